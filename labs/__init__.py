@@ -1,0 +1,33 @@
+"""Helpers for the streaming-agents workbook: real SDK clients pointed at live, record or replay.
+
+A learner needs only the names below; everything else lives in the submodules (`labs.replay`,
+`labs.cassette`, `labs.sse`...).
+"""
+
+from .clients import (
+    async_azure_agents_client,
+    async_openai_client,
+    azure_agents_client,
+    azure_model,
+    configure_agents_sdk,
+    model,
+    openai_client,
+    sk_chat_completion,
+)
+from .config import ConfigError, MissingCredentialError, settings
+from .replay import default_server as replay_server
+
+__all__ = [
+    "ConfigError",
+    "MissingCredentialError",
+    "async_azure_agents_client",
+    "async_openai_client",
+    "azure_agents_client",
+    "azure_model",
+    "configure_agents_sdk",
+    "model",
+    "openai_client",
+    "replay_server",
+    "settings",
+    "sk_chat_completion",
+]

@@ -1,0 +1,96 @@
+"""Settings for the workbook: which mode the SDK clients run in, how fast replay goes, where fixtures are.
+
+Everything is read from the process environment, after loading a `.env` file if one is found (searched
+from the current directory upwards, then at the repository root). The environment wins over `.env`.
+A key in the environment never switches the workbook to live mode by itself: only `LABS_MODE` does.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, get_args
+
+from dotenv import find_dotenv, load_dotenv
+
+__all__ = [
+    "ConfigError",
+    "FIXTURES_DIR",
+    "MissingCredentialError",
+    "Mode",
+    "REPO_ROOT",
+    "Settings",
+    "display_path",
+    "require_env",
+    "settings",
+]
+
+Mode = Literal["replay", "live", "record"]
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+REPO_ROOT = PACKAGE_DIR.parent
+FIXTURES_DIR = PACKAGE_DIR / "fixtures"
+
+
+class ConfigError(RuntimeError):
+    """A setting has a value the workbook cannot use."""
+
+
+class MissingCredentialError(ConfigError):
+    """Live or record mode needs a credential that is not set."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    mode: Mode
+    speed: float
+    fixture_dirs: tuple[Path, ...]
+    record_dir: Path
+
+
+def _load_dotenv() -> None:
+    found = find_dotenv(usecwd=True)
+    load_dotenv(found or REPO_ROOT / ".env", override=False)
+
+
+def settings() -> Settings:
+    """Read the current settings (cheap; read again on every call so a notebook can change them)."""
+    _load_dotenv()
+    mode = os.environ.get("LABS_MODE", "replay").strip().lower() or "replay"
+    if mode not in get_args(Mode):
+        raise ConfigError(f"LABS_MODE={mode!r} is not a mode: use replay, live or record.")
+    raw_speed = os.environ.get("LABS_REPLAY_SPEED", "1").strip() or "1"
+    try:
+        speed = float(raw_speed)
+    except ValueError:
+        raise ConfigError(f"LABS_REPLAY_SPEED={raw_speed!r} is not a number: use 1 (as recorded), 0 (no delay) or another factor.") from None
+    if speed < 0:
+        raise ConfigError(f"LABS_REPLAY_SPEED={raw_speed!r} is negative: use 1 (as recorded), 0 (no delay) or another factor.")
+    extra = tuple(Path(p).expanduser() for p in os.environ.get("LABS_FIXTURES", "").split(os.pathsep) if p.strip())
+    record_dir = Path(os.environ.get("LABS_RECORD_DIR", FIXTURES_DIR / "recorded")).expanduser()
+    return Settings(mode=mode, speed=speed, fixture_dirs=(FIXTURES_DIR, *extra), record_dir=record_dir)  # type: ignore[arg-type]
+
+
+def require_env(name: str, why: str) -> str:
+    """The value of a credential variable, or one clear sentence saying how to set it."""
+    _load_dotenv()
+    value = os.environ.get(name, "").strip()
+    if not value:
+        mode = os.environ.get("LABS_MODE", "replay")
+        raise MissingCredentialError(
+            f"LABS_MODE={mode} needs {name} ({why}): set it in .env (see .env.example) or unset LABS_MODE to replay offline."
+        )
+    return value
+
+
+def display_path(path: Path) -> str:
+    """A path as it may be shown to a learner: relative to the repository, never this machine's absolute path."""
+    path = Path(path)
+    try:
+        return path.resolve().relative_to(REPO_ROOT).as_posix()
+    except ValueError:
+        try:
+            return "~/" + path.resolve().relative_to(Path.home()).as_posix()
+        except ValueError:
+            return path.name and f".../{path.name}" or str(path)

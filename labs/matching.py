@@ -1,0 +1,176 @@
+"""Which recorded interaction answers an incoming request, and why none does when none does.
+
+Requests are compared after normalising what legitimately varies between a recording and a replay:
+- ids the service handed out (`thread_…`, `call_…`, `asst_…`) compare equal to any id, because a replayed
+  conversation reuses the ids of whichever recording served its first request;
+- tool results compare equal to any tool result, because tools may return the current time or a
+  random roll: the recorded follow-up must still be found;
+- `stream`, `stream_options` and the API version are ignored, so a non-streamed request is served the
+  final object of the streamed recording (the polling vs streaming comparison then uses one recording).
+
+Scenarios replay in order: when several recordings match, the next step of the scenario in progress
+wins, then the first step of a scenario, then any step (a learner re-running one cell).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from .cassette import Cassette, Interaction, Surface
+
+__all__ = ["Match", "MatchingLibrary", "ReplayMiss", "normalise_body", "normalise_path"]
+
+_ID = re.compile(
+    r"^(asst|thread|run|msg|step|call|resp|fc|chatcmpl|toolu|rs|file|vs|ws|item|agent)[_-][A-Za-z0-9_-]{3,}$"
+)
+_IGNORED_KEYS = {"stream", "stream_options", "api-version", "api_version"}
+_TOOL_OUTPUT = "<tool output>"
+_ANY_ID = "<id>"
+
+
+def normalise_path(path: str) -> str:
+    """`/threads/thread_abc/runs` → `/threads/<id>/runs` (query dropped)."""
+    path = path.split("?", 1)[0].rstrip("/") or "/"
+    return "/".join(_ANY_ID if _ID.match(part) else part for part in path.split("/"))
+
+
+def _normalise(value: Any, parent_key: str = "") -> Any:
+    if isinstance(value, dict):
+        out = {}
+        is_tool_message = value.get("role") == "tool" or value.get("type") == "function_call_output"
+        for key, item in value.items():
+            if key in _IGNORED_KEYS:
+                continue
+            if is_tool_message and key in ("content", "output"):
+                out[key] = _TOOL_OUTPUT
+            elif parent_key == "tool_outputs" and key == "output":
+                out[key] = _TOOL_OUTPUT
+            else:
+                out[key] = _normalise(item, key)
+        return out
+    if isinstance(value, list):
+        return [_normalise(item, parent_key) for item in value]
+    if isinstance(value, str) and _ID.match(value):
+        return _ANY_ID
+    return value
+
+
+def normalise_body(body: Any) -> Any:
+    """The request body as it is compared: ids, tool results and streaming switches made neutral."""
+    return _normalise(body)
+
+
+def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(value, dict):
+        flat: dict[str, Any] = {}
+        for key, item in value.items():
+            flat.update(_flatten(item, f"{prefix}.{key}" if prefix else key))
+        return flat or {prefix: {}}
+    if isinstance(value, list):
+        flat = {}
+        for i, item in enumerate(value):
+            flat.update(_flatten(item, f"{prefix}[{i}]"))
+        return flat or {prefix: []}
+    return {prefix: value}
+
+
+def _differences(recorded: Any, sent: Any) -> list[tuple[str, Any, Any]]:
+    a, b = _flatten(recorded), _flatten(sent)
+    missing = object()
+    keys = list(a) + [k for k in b if k not in a]
+    return [(k, a.get(k, missing), b.get(k, missing)) for k in keys if a.get(k, missing) != b.get(k, missing)]
+
+
+def _short(value: Any, limit: int = 70) -> str:
+    text = "(absent)" if not isinstance(value, (str, int, float, bool, type(None), dict, list)) else repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@dataclass(frozen=True)
+class Match:
+    cassette: Cassette
+    index: int
+
+    @property
+    def interaction(self) -> Interaction:
+        return self.cassette.interactions[self.index]
+
+
+class ReplayMiss(LookupError):
+    """No recording answers this request; the message says where it looked and what differed."""
+
+
+class MatchingLibrary:
+    """All loaded cassettes, with a cursor per scenario so multi-request scenarios replay in order."""
+
+    def __init__(self, cassettes: list[Cassette], searched: list[str]) -> None:
+        self.cassettes = cassettes
+        self.searched = searched
+        self._cursor: dict[str, int] = {}
+        self._recent: list[str] = []
+        self._lock = threading.Lock()
+        self._keys = {
+            (c.name, i): (inter.request.method, normalise_path(inter.request.path), normalise_body(inter.request.body))
+            for c in cassettes
+            for i, inter in enumerate(c.interactions)
+        }
+
+    def find(self, surface: Surface, method: str, path: str, body: Any) -> Match:
+        key = (method.upper(), normalise_path(path), normalise_body(body))
+        with self._lock:
+            candidates = [
+                Match(c, i)
+                for c in self.cassettes
+                if c.surface == surface
+                for i in range(len(c.interactions))
+                if self._keys[(c.name, i)] == key
+            ]
+            if not candidates:
+                raise ReplayMiss(self._explain(surface, method, path, key))
+            chosen = self._prefer(candidates)
+            self._cursor[chosen.cassette.name] = chosen.index + 1
+            if chosen.cassette.name in self._recent:
+                self._recent.remove(chosen.cassette.name)
+            self._recent.insert(0, chosen.cassette.name)
+            return chosen
+
+    def _prefer(self, candidates: list[Match]) -> Match:
+        recency = {name: rank for rank, name in enumerate(self._recent)}
+
+        def rank(m: Match) -> tuple[int, int]:
+            if self._cursor.get(m.cassette.name) == m.index:
+                tier = 0
+            elif m.index == 0:
+                tier = 1
+            else:
+                tier = 2
+            return tier, recency.get(m.cassette.name, len(recency))
+
+        return min(candidates, key=rank)
+
+    def _explain(self, surface: Surface, method: str, path: str, key: tuple[str, str, Any]) -> str:
+        folders = ", ".join(self.searched) or "(no fixture folders)"
+        lines = [f"No recorded response for {method.upper()} {path.split('?', 1)[0]} in {folders}."]
+        same_route = [
+            (c, i) for c in self.cassettes if c.surface == surface for i in range(len(c.interactions)) if self._keys[(c.name, i)][:2] == key[:2]
+        ]
+        if same_route:
+            scored = sorted(same_route, key=lambda ci: len(_differences(self._keys[(ci[0].name, ci[1])][2], key[2])))
+            cassette, index = scored[0]
+            diffs = _differences(self._keys[(cassette.name, index)][2], key[2])
+            field_name, recorded, sent = diffs[0]
+            lines.append(
+                f"Closest recording: {cassette.where} (request {index + 1}); field `{field_name}` differs: "
+                f"recorded {_short(recorded)}, sent {_short(sent)}"
+                + (f" (and {len(diffs) - 1} more field{'s' if len(diffs) > 2 else ''})." if len(diffs) > 1 else ".")
+            )
+        else:
+            lines.append(f"No recording has a {method.upper()} {normalise_path(path)} request at all.")
+        lines.append(
+            "To answer it from the real service, set LABS_MODE=live and your key in .env; "
+            "to save it as a new fixture, set LABS_MODE=record (see labs/fixtures/README.md)."
+        )
+        return " ".join(lines)

@@ -1,0 +1,22 @@
+"""Shared test set-up: every test runs in replay mode at full speed, against a fresh replay server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from labs import replay
+
+
+@pytest.fixture(autouse=True)
+def replay_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("LABS_MODE", "replay")
+    monkeypatch.setenv("LABS_REPLAY_SPEED", "0")
+    monkeypatch.delenv("LABS_FIXTURES", raising=False)
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "PROJECT_ENDPOINT", "MODEL_DEPLOYMENT_NAME"):
+        monkeypatch.delenv(name, raising=False)
+    yield
+    if replay._default is not None:
+        replay._default.stop()
+        replay._default = None

@@ -1,0 +1,64 @@
+"""Modes: replay by default, live only when asked, and one clear sentence when a credential is missing."""
+
+from __future__ import annotations
+
+import pytest
+
+import labs
+from labs.config import ConfigError, MissingCredentialError, settings
+
+
+def test_replay_is_the_default_even_with_a_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LABS_MODE")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-this-must-not-switch-to-live")
+    client = labs.openai_client()
+    assert settings().mode == "replay"
+    assert str(client.base_url).startswith("http://127.0.0.1:")
+    assert client.api_key != "sk-this-must-not-switch-to-live"
+
+
+@pytest.mark.parametrize(
+    ("factory", "variable"),
+    [
+        (labs.openai_client, "OPENAI_API_KEY"),
+        (labs.async_openai_client, "OPENAI_API_KEY"),
+        (labs.configure_agents_sdk, "OPENAI_API_KEY"),
+        (labs.sk_chat_completion, "OPENAI_API_KEY"),
+        (labs.azure_agents_client, "PROJECT_ENDPOINT"),
+        (labs.async_azure_agents_client, "PROJECT_ENDPOINT"),
+    ],
+)
+def test_live_mode_names_the_missing_variable(monkeypatch: pytest.MonkeyPatch, factory, variable: str) -> None:
+    monkeypatch.setenv("LABS_MODE", "live")
+    with pytest.raises(MissingCredentialError, match=f"needs {variable} ") as info:
+        factory()
+    message = str(info.value)
+    assert "\n" not in message and message.endswith(".") and ".env" in message
+
+
+def test_live_mode_uses_the_real_service(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LABS_MODE", "live")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-live-test")
+    monkeypatch.setenv("OPENAI_BASE_URL", "https://models.github.ai/inference")
+    client = labs.openai_client()
+    assert str(client.base_url).startswith("https://models.github.ai/inference")
+    assert client.api_key == "sk-live-test"
+
+
+@pytest.mark.parametrize(("name", "value"), [("LABS_MODE", "offline"), ("LABS_REPLAY_SPEED", "fast"), ("LABS_REPLAY_SPEED", "-1")])
+def test_bad_settings_are_explained(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=name):
+        settings()
+
+
+def test_env_file_is_read_but_environment_wins(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    (tmp_path / ".env").write_text("LABS_REPLAY_SPEED=3\nLABS_FIXTURES=/somewhere/else\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("LABS_FIXTURES", raising=False)
+    monkeypatch.delenv("LABS_REPLAY_SPEED")
+    current = settings()
+    assert current.speed == 3
+    assert str(current.fixture_dirs[-1]) == "/somewhere/else"
+    monkeypatch.setenv("LABS_REPLAY_SPEED", "0")
+    assert settings().speed == 0

@@ -1,0 +1,154 @@
+"""The replay server: misses explain themselves, timing follows the recording, record mode keeps no secrets."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from pathlib import Path
+
+import httpx
+import openai
+import pytest
+
+import labs
+from labs.authoring.standin import Reply, StandIn
+from labs.cassette import load_cassette
+from labs.config import FIXTURES_DIR
+from labs.replay import ReplayServer
+
+CHAT_TEXT = load_cassette(FIXTURES_DIR / "sdk_smoke/chat_text.yaml")
+TOOL_ROUND = load_cassette(FIXTURES_DIR / "sdk_smoke/chat_tool_round.yaml")
+
+
+def recorded_text(cassette, index: int = -1) -> str:
+    chunks = [e.json() for e in cassette.interactions[index].response.events if isinstance(e.json(), dict)]
+    return "".join((c["choices"][0]["delta"].get("content") or "") for c in chunks if c["choices"])
+
+
+def test_a_miss_is_the_sdks_own_error_and_explains_itself() -> None:
+    client = labs.openai_client(max_retries=0)
+    request = dict(CHAT_TEXT.interactions[0].request.body)
+    request["messages"] = [{"role": "user", "content": "In one sentence, what does buffering a model response mean?"}]
+    with pytest.raises(openai.NotFoundError) as info:
+        client.chat.completions.create(**request)
+    message = info.value.message
+    assert "labs/fixtures" in message  # the folder searched, relative: no absolute path of this machine
+    assert "sdk_smoke/chat_text.yaml" in message  # the closest recording
+    assert "`messages[0].content`" in message and "buffering" in message  # the field and the value that differ
+    assert "LABS_MODE=live" in message and "LABS_MODE=record" in message
+    assert "/work/" not in message and "Traceback" not in message
+
+
+def test_a_miss_on_an_unknown_route_says_what_is_served() -> None:
+    server = labs.replay_server()
+    response = httpx.get(f"{server.url}/v2/nothing")
+    assert response.status_code == 404
+    assert "/v1/" in response.json()["error"]["message"]
+
+
+def test_tool_results_that_vary_still_match_the_recorded_follow_up() -> None:
+    client = labs.openai_client(max_retries=0)
+    follow_up = json.loads(json.dumps(TOOL_ROUND.interactions[1].request.body))
+    for message in follow_up["messages"]:
+        if message["role"] == "tool":
+            message["content"] = f"measured at {time.time()}"  # a tool result that differs on every run
+    text = "".join(c.choices[0].delta.content or "" for c in client.chat.completions.create(**follow_up) if c.choices)
+    assert text == recorded_text(TOOL_ROUND)
+
+
+def test_a_non_streamed_request_gets_the_final_object_after_the_whole_answer() -> None:
+    with ReplayServer(speed=1.0) as server:
+        client = openai.OpenAI(base_url=server.openai_base_url, api_key="x", max_retries=0)
+        body = {k: v for k, v in CHAT_TEXT.interactions[0].request.body.items() if k not in ("stream", "stream_options")}
+        started = time.perf_counter()
+        completion = client.chat.completions.create(**body)
+        elapsed = time.perf_counter() - started
+    assert completion.choices[0].message.content == recorded_text(CHAT_TEXT)
+    assert completion.usage is not None and completion.usage.completion_tokens > 0
+    assert elapsed >= CHAT_TEXT.interactions[0].response.duration * 0.95
+
+
+def _arrival_gaps(server: ReplayServer, body: dict) -> tuple[list[float], float]:
+    client = openai.OpenAI(base_url=server.openai_base_url, api_key="x", max_retries=0)
+    started = time.perf_counter()
+    arrivals = [time.perf_counter() - started for _ in client.chat.completions.create(**body)]
+    return arrivals, started
+
+
+def test_speed_one_reproduces_the_recorded_gaps() -> None:
+    events = CHAT_TEXT.interactions[0].response.events
+    recorded = [e.t for e in events if e.data != "[DONE]"]
+    with ReplayServer(speed=1.0) as server:
+        arrivals, _ = _arrival_gaps(server, CHAT_TEXT.interactions[0].request.body)
+    gap_errors = [abs((a2 - a1) - (r2 - r1)) for a1, a2, r1, r2 in zip(arrivals, arrivals[1:], recorded, recorded[1:])]
+    ttft_error = abs(arrivals[0] - recorded[0])
+    print(f"\nspeed 1: median gap error {statistics.median(gap_errors) * 1000:.2f} ms, max {max(gap_errors) * 1000:.2f} ms, TTFT error {ttft_error * 1000:.2f} ms")
+    assert len(arrivals) == len(recorded)
+    assert statistics.median(gap_errors) < 0.010
+    assert ttft_error < 0.100
+
+
+def test_speed_scales_the_whole_stream() -> None:
+    duration = CHAT_TEXT.interactions[0].response.duration
+    with ReplayServer(speed=4.0) as server:
+        arrivals, _ = _arrival_gaps(server, CHAT_TEXT.interactions[0].request.body)
+    assert duration / 4 * 0.9 <= arrivals[-1] <= duration / 4 + 0.25
+
+
+def test_record_mode_streams_through_and_stores_no_secret(tmp_path: Path) -> None:
+    secret = "sk-proj-ThisIsASecretKeyThatMustNeverReachDisk0123456789"
+    with StandIn() as upstream, ReplayServer(mode="record", upstreams={"openai": upstream.base_url}, record_dir=tmp_path) as proxy:
+        upstream.script(Reply(text="One, two, three, four, five, six, seven, eight.", first_token=0.2, gap=0.05))
+        client = openai.OpenAI(
+            base_url=proxy.openai_base_url,
+            api_key=secret,
+            organization="org-secret-organisation",
+            default_headers={"Cookie": "session=secret-cookie", "api-key": secret},
+        )
+        started = time.perf_counter()
+        arrivals, text = [], ""
+        for chunk in client.chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": "Count to eight."}], stream=True
+        ):
+            arrivals.append(time.perf_counter() - started)
+            text += (chunk.choices[0].delta.content or "") if chunk.choices else ""
+        assert upstream.requests[0]["headers"]["authorization"] == f"Bearer {secret}"  # the proxy passed auth on
+
+    [written] = list(tmp_path.glob("*.yaml"))
+    on_disk = written.read_text()
+    for leak in (secret, "secret-cookie", "org-secret-organisation", "Bearer", "authorization", "cookie"):
+        assert leak.lower() not in on_disk.lower(), leak
+    # Streamed through, not buffered: the first chunk reached the client long before the last one.
+    assert arrivals[-1] - arrivals[0] > 0.2
+    cassette = load_cassette(written)
+    times = [e.t for e in cassette.interactions[0].response.events]
+    assert times == sorted(times) and times[-1] - times[0] > 0.2
+    assert text == "One, two, three, four, five, six, seven, eight."
+
+    # And what was recorded replays through the SDK to the same text.
+    with ReplayServer(fixture_dirs=(tmp_path,), speed=0) as server:
+        client = openai.OpenAI(base_url=server.openai_base_url, api_key="x", max_retries=0)
+        stream = client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "Count to eight."}], stream=True)
+        assert "".join((c.choices[0].delta.content or "") for c in stream if c.choices) == text
+
+
+def test_a_broken_fixture_names_its_file(tmp_path: Path) -> None:
+    (tmp_path / "lesson").mkdir()
+    (tmp_path / "lesson" / "broken.yaml").write_text("version: 1\nsurface: openai\ncomment: no interactions here\n")
+    from labs.cassette import FixtureError
+
+    with pytest.raises(FixtureError, match="broken.yaml: no interactions"):
+        ReplayServer(fixture_dirs=(tmp_path,))
+
+
+def test_instructor_fixture_folders_are_searched(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    extra = tmp_path / "mine" / "course"
+    extra.mkdir(parents=True)
+    data = CHAT_TEXT.interactions[0]
+    source = (FIXTURES_DIR / "sdk_smoke/chat_text.yaml").read_text().replace("what does streaming", "what does instructor streaming")
+    (extra / "custom.yaml").write_text(source)
+    monkeypatch.setenv("LABS_FIXTURES", str(tmp_path / "mine"))
+    body = json.loads(json.dumps(data.request.body).replace("what does streaming", "what does instructor streaming"))
+    text = "".join((c.choices[0].delta.content or "") for c in labs.openai_client().chat.completions.create(**body) if c.choices)
+    assert text == recorded_text(CHAT_TEXT)
