@@ -14,8 +14,10 @@ from .clients import (
     openai_client,
     sk_chat_completion,
 )
+from .checks import check
 from .config import ConfigError, MissingCredentialError, settings
 from .replay import default_server as replay_server
+from .replay import replay_speed
 
 __all__ = [
     "ConfigError",
@@ -24,10 +26,12 @@ __all__ = [
     "async_openai_client",
     "azure_agents_client",
     "azure_model",
+    "check",
     "configure_agents_sdk",
     "model",
     "openai_client",
     "replay_server",
+    "replay_speed",
     "settings",
     "sk_chat_completion",
 ]

@@ -120,6 +120,7 @@ class MatchingLibrary:
 
     def find(self, surface: Surface, method: str, path: str, body: Any) -> Match:
         key = (method.upper(), normalise_path(path), normalise_body(body))
+        streamed = isinstance(body, dict) and bool(body.get("stream"))
         with self._lock:
             candidates = [
                 Match(c, i)
@@ -128,26 +129,29 @@ class MatchingLibrary:
                 for i in range(len(c.interactions))
                 if self._keys[(c.name, i)] == key
             ]
+            if streamed:  # a recorded JSON body cannot answer a streamed request; a recorded stream can answer both
+                candidates = [m for m in candidates if m.interaction.response.events is not None]
             if not candidates:
                 raise ReplayMiss(self._explain(surface, method, path, key))
-            chosen = self._prefer(candidates)
+            chosen = self._prefer(candidates, streamed)
             self._cursor[chosen.cassette.name] = chosen.index + 1
             if chosen.cassette.name in self._recent:
                 self._recent.remove(chosen.cassette.name)
             self._recent.insert(0, chosen.cassette.name)
             return chosen
 
-    def _prefer(self, candidates: list[Match]) -> Match:
+    def _prefer(self, candidates: list[Match], streamed: bool) -> Match:
         recency = {name: rank for rank, name in enumerate(self._recent)}
 
-        def rank(m: Match) -> tuple[int, int]:
+        def rank(m: Match) -> tuple[int, int, int]:
+            same_kind = (m.interaction.response.events is not None) == streamed
             if self._cursor.get(m.cassette.name) == m.index:
                 tier = 0
             elif m.index == 0:
                 tier = 1
             else:
                 tier = 2
-            return tier, recency.get(m.cassette.name, len(recency))
+            return (0 if same_kind else 1), tier, recency.get(m.cassette.name, len(recency))
 
         return min(candidates, key=rank)
 

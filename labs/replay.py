@@ -23,7 +23,8 @@ import re
 import socket
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -51,7 +52,7 @@ from .matching import MatchingLibrary, ReplayMiss
 from .sse import SSEEvent, SSEParser, encode_event
 from .surfaces import error_body, final_object, split_route, starts_conversation
 
-__all__ = ["AZURE_PROJECT", "ReplayServer", "default_server"]
+__all__ = ["AZURE_PROJECT", "ReplayServer", "default_server", "replay_speed"]
 
 AZURE_PROJECT = "replay"
 _HOP_HEADERS = {"host", "content-length", "connection", "accept-encoding", "transfer-encoding", "keep-alive"}
@@ -316,6 +317,7 @@ class ReplayServer:
 
 _default: ReplayServer | None = None
 _default_lock = threading.Lock()
+_speed_override: float | None = None
 
 
 def _upstreams() -> dict[Surface, str]:
@@ -343,8 +345,24 @@ def default_server() -> ReplayServer:
                 record_dir=current.record_dir,
                 upstreams=_upstreams() if current.mode == "record" else None,
             ).start()
-        _default.speed = current.speed
+        _default.speed = current.speed if _speed_override is None else _speed_override
         return _default
+
+
+@contextmanager
+def replay_speed(speed: float) -> Iterator[None]:
+    """Replay at `speed` inside the block, e.g. 1 to measure recorded timings even when CI runs at 0.
+
+    Live and record modes are not affected: their timings are the service's own.
+    """
+    global _speed_override
+    previous, _speed_override = _speed_override, speed
+    try:
+        default_server()
+        yield
+    finally:
+        _speed_override = previous
+        default_server()
 
 
 def main(argv: list[str] | None = None) -> None:

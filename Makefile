@@ -1,0 +1,48 @@
+# The workbook's two commands: `make lab` (set up and open JupyterLab) and `make test` (set up and run every test).
+# Both create .venv on first use and reinstall only when requirements.txt or pyproject.toml change.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# Tests replay at full speed; a .env with LABS_MODE=live on your machine does not leak into them.
+TEST_ENV := LABS_MODE=replay LABS_REPLAY_SPEED=0
+NBVAL := --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-current-env
+# Without a display, JupyterLab prints its URL instead of opening a browser.
+LAB_FLAGS ?= $(if $(or $(DISPLAY),$(WAYLAND_DISPLAY),$(filter Darwin,$(shell uname -s))),,--no-browser)
+
+.PHONY: setup lab test test-unit test-notebooks grade notebooks check clean
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip==25.3
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (streaming labs)" >/dev/null
+	touch $(STAMP)
+
+lab: setup
+	$(BIN)/jupyter lab $(LAB_FLAGS) notebooks/00_setup_and_replay.ipynb
+
+test: setup check test-unit test-notebooks
+
+check: setup
+	$(BIN)/python -m labs.workbook check
+
+test-unit: setup
+	$(TEST_ENV) $(BIN)/python -m pytest tests -q
+
+test-notebooks: setup
+	$(TEST_ENV) $(BIN)/python -m pytest -q $(NBVAL) --nbval solutions
+	$(TEST_ENV) $(BIN)/python -m pytest -q $(NBVAL) --nbval-lax notebooks
+
+notebooks: setup
+	$(BIN)/python -m labs.workbook build
+
+grade: setup
+	$(BIN)/python -m labs.workbook grade notebooks
+
+clean:
+	rm -rf $(VENV) .pytest_cache
