@@ -14,6 +14,7 @@ wins, then the first step of a scenario, then any step (a learner re-running one
 
 from __future__ import annotations
 
+import difflib
 import re
 import threading
 from dataclasses import dataclass
@@ -82,6 +83,13 @@ def _differences(recorded: Any, sent: Any) -> list[tuple[str, Any, Any]]:
     missing = object()
     keys = list(a) + [k for k in b if k not in a]
     return [(k, a.get(k, missing), b.get(k, missing)) for k in keys if a.get(k, missing) != b.get(k, missing)]
+
+
+def _distance(recorded: Any, sent: Any) -> tuple[int, float]:
+    """Fewest differing fields first; among equals, the most similar differing values."""
+    diffs = _differences(recorded, sent)
+    similarity = sum(difflib.SequenceMatcher(None, repr(a), repr(b)).ratio() for _, a, b in diffs)
+    return len(diffs), -similarity
 
 
 def _short(value: Any, limit: int = 70) -> str:
@@ -162,8 +170,7 @@ class MatchingLibrary:
             (c, i) for c in self.cassettes if c.surface == surface for i in range(len(c.interactions)) if self._keys[(c.name, i)][:2] == key[:2]
         ]
         if same_route:
-            scored = sorted(same_route, key=lambda ci: len(_differences(self._keys[(ci[0].name, ci[1])][2], key[2])))
-            cassette, index = scored[0]
+            cassette, index = min(same_route, key=lambda ci: _distance(self._keys[(ci[0].name, ci[1])][2], key[2]))
             diffs = _differences(self._keys[(cassette.name, index)][2], key[2])
             field_name, recorded, sent = diffs[0]
             lines.append(
@@ -173,8 +180,9 @@ class MatchingLibrary:
             )
         else:
             lines.append(f"No recording has a {method.upper()} {normalise_path(path)} request at all.")
+        credentials = "your key" if surface == "openai" else "PROJECT_ENDPOINT (and `az login`)"
         lines.append(
-            "To answer it from the real service, set LABS_MODE=live and your key in .env; "
+            f"To answer it from the real service, set LABS_MODE=live and {credentials} in .env; "
             "to save it as a new fixture, set LABS_MODE=record (see labs/fixtures/README.md)."
         )
         return " ".join(lines)

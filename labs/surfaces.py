@@ -71,7 +71,8 @@ def final_object(surface: Surface, path: str, events: list[RecordedEvent]) -> An
         raise ValueError("the recorded stream has no response.completed event")
     if surface == "azure":
         for event in events:
-            if (event.event or "").startswith("thread.run."):
+            name = event.event or ""
+            if name.startswith("thread.run.") and not name.startswith("thread.run.step"):
                 return event.json()
         raise ValueError("the recorded stream has no thread.run event")
     raise ValueError(f"no final object is known for {path}")

@@ -24,6 +24,7 @@ from typing import Any
 
 import httpx
 
+from ..clients import RECORDED_AZURE_MODEL
 from ..config import FIXTURES_DIR
 from .standin import Reply, StandIn, ToolCall
 
@@ -53,6 +54,7 @@ def recording_environment(standin_url: str, record_dir: str, azure_endpoint: str
     }
     if azure_endpoint:
         patch["PROJECT_ENDPOINT"] = azure_endpoint
+        patch["MODEL_DEPLOYMENT_NAME"] = RECORDED_AZURE_MODEL
     saved = {k: os.environ.get(k) for k in patch}
     os.environ.update(patch)
     try:
