@@ -1,0 +1,259 @@
+"""Exercise checks: the lines a learner reads under each exercise, and the record `grade` collects.
+
+A check cell reads `labs.check("3.1", accumulate_tool_calls)`. Its rules follow from one promise: a
+check never stops "Run all".
+
+- An untouched exercise still holds the stub `raise NotImplementedError(...)` that `labs.workbook`
+  wrote, so a NotImplementedError from the learner's code means "not done yet": one ⏳ line, no
+  traceback. Any other exception, from the learner's code or from the checker itself, fails the case
+  it happened in and names its type and message.
+- Checkers live with their lesson: `labs/exercises/lesson_03.py` holds functions decorated with
+  `@exercise("3.1")`. `check` imports `labs.exercises.lesson_<NN>` on first use (NN from the id's lesson
+  number), so a notebook needs nothing but `labs`. Tests and notebooks may register ids at runtime;
+  the latest registration of an id wins, so re-running a cell or reloading a module is harmless.
+- A checker receives the learner's objects and returns or yields `Case`s. A case's `run` is a thunk
+  that calls the learner's code, so the runtime can tell a learner's error from a checker's; its
+  result is compared with `expected`, or handed to `verify`, which asserts. An awaitable result is
+  awaited on a fresh event loop in a worker thread, because in Jupyter the kernel's loop is running.
+- `check` prints one line per case and returns a `CheckResult`, which displays as nothing so the
+  lines are not repeated as `Out[n]`. When `LABS_GRADE_REPORT` names a file, it also appends the
+  result there as one JSON line: `python -m labs.workbook grade` reads those instead of printed text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import importlib
+import inspect
+import json
+import os
+import re
+import reprlib
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal, TypeVar
+
+__all__ = [
+    "Case",
+    "CaseResult",
+    "CheckResult",
+    "Status",
+    "check",
+    "checker_for",
+    "exercise",
+]
+
+Status = Literal["passed", "failed", "not_done"]
+Checker = Callable[..., Iterable["Case"]]
+C = TypeVar("C", bound=Checker)
+
+REPORT_VARIABLE = "LABS_GRADE_REPORT"
+_EXERCISE_ID = re.compile(r"^(\d+)\.(\d+)$")
+_checkers: dict[str, Checker] = {}
+_short = reprlib.Repr()
+_short.maxlevel, _short.maxlist, _short.maxdict, _short.maxstring, _short.maxother = 3, 6, 6, 80, 80
+
+
+class _Missing(enum.Enum):
+    MISSING = enum.auto()
+
+
+MISSING = _Missing.MISSING
+
+
+@dataclass(frozen=True)
+class Case:
+    """One thing a checker tries: `run` calls the learner's code; the result must equal `expected` or pass `verify`."""
+
+    name: str
+    run: Callable[[], object]
+    expected: object = MISSING
+    verify: Callable[[Any], None] | None = None
+    hint: str = ""
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    """How one case went: `message` says what is wrong when it did not pass."""
+
+    name: str
+    passed: bool
+    message: str = ""
+    hint: str = ""
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The outcome of one exercise's check, as printed under the exercise and recorded for grading."""
+
+    exercise: str
+    status: Status
+    cases: tuple[CaseResult, ...] = field(default=())
+    message: str = ""
+
+    @property
+    def hint(self) -> str:
+        """What to do next: the not-done message, or the first failing case's problem and hint."""
+        if self.status == "not_done":
+            return self.message
+        failed = next((case for case in self.cases if not case.passed), None)
+        return "" if failed is None else _sentence(failed.message, failed.hint)
+
+    def lines(self) -> list[str]:
+        """One line per case; a single ⏳ line when the exercise is not done yet."""
+        if self.status == "not_done":
+            return [f"⏳ Exercise {self.exercise} not done yet: {self.message}"]
+        return [
+            f"✅ Exercise {self.exercise} — {case.name}"
+            if case.passed
+            else f"❌ Exercise {self.exercise} — {case.name}: {_sentence(case.message, case.hint)}"
+            for case in self.cases
+        ]
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "hint": self.hint}
+
+    def __str__(self) -> str:
+        return "\n".join(self.lines())
+
+    def _ipython_display_(self) -> None:
+        """Show nothing as a cell's value: `check` has already printed the lines."""
+
+
+def exercise(exercise_id: str) -> Callable[[C], C]:
+    """Register the decorated function as the checker for `exercise_id` ("3.1")."""
+    _lesson_module(exercise_id)
+
+    def register(checker: C) -> C:
+        _checkers[exercise_id] = checker
+        return checker
+
+    return register
+
+
+def checker_for(exercise_id: str) -> Checker:
+    """The checker registered for `exercise_id`, importing its lesson's module if needed."""
+    module = _lesson_module(exercise_id)
+    if exercise_id not in _checkers:
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as error:
+            if error.name != module:
+                raise
+            raise LookupError(
+                f"no checker for exercise {exercise_id}: there is no module {module}; "
+                f"create it with a function decorated @exercise({exercise_id!r})"
+            ) from None
+    if exercise_id not in _checkers:
+        raise LookupError(
+            f"no checker for exercise {exercise_id}: {module} has no function decorated @exercise({exercise_id!r})"
+        )
+    return _checkers[exercise_id]
+
+
+def check(exercise_id: str, *answers: object) -> CheckResult:
+    """Run the checker for `exercise_id` on the learner's `answers`, print one line per case, and return the result."""
+    result = _evaluate(exercise_id, answers)
+    print(result, flush=True)
+    report = os.environ.get(REPORT_VARIABLE)
+    if report:
+        with open(report, "a", encoding="utf-8") as file:
+            file.write(json.dumps(result.to_json(), ensure_ascii=False) + "\n")
+    return result
+
+
+class _NotDone(Exception):
+    def __init__(self, error: NotImplementedError) -> None:
+        super().__init__(str(error))
+
+
+def _evaluate(exercise_id: str, answers: tuple[object, ...]) -> CheckResult:
+    try:
+        cases = iter(checker_for(exercise_id)(*answers))
+    except NotImplementedError as error:
+        return _not_done(exercise_id, error)
+    except Exception as error:
+        return CheckResult(exercise_id, "failed", (CaseResult("load the checker", False, _describe(error)),))
+    results: list[CaseResult] = []
+    while True:
+        try:
+            case = next(cases)
+            results.append(_run_case(case))
+        except StopIteration:
+            break
+        except (NotImplementedError, _NotDone) as error:
+            return _not_done(exercise_id, error)
+        except Exception as error:
+            results.append(CaseResult("run the checker", False, f"the checker crashed with {_describe(error)}"))
+            break
+    if not results:
+        results.append(CaseResult("run the checker", False, "the checker tried no cases"))
+    status: Status = "passed" if all(result.passed for result in results) else "failed"
+    return CheckResult(exercise_id, status, tuple(results))
+
+
+def _run_case(case: Case) -> CaseResult:
+    try:
+        value = _resolve(case.run())
+    except NotImplementedError as error:
+        raise _NotDone(error) from error
+    except Exception as error:
+        return CaseResult(case.name, False, f"your code raised {_describe(error)}", case.hint)
+    try:
+        if case.expected is not MISSING and value != case.expected:
+            message = f"expected {_short.repr(case.expected)}, got {_short.repr(value)}"
+            return CaseResult(case.name, False, message, case.hint)
+        if case.verify is not None:
+            case.verify(value)
+    except NotImplementedError as error:
+        raise _NotDone(error) from error
+    except AssertionError as error:
+        return CaseResult(case.name, False, str(error) or "the result is not what was expected", case.hint)
+    except Exception as error:
+        return CaseResult(case.name, False, f"checking the result raised {_describe(error)}", case.hint)
+    return CaseResult(case.name, True)
+
+
+def _resolve(value: object) -> object:
+    """Await `value` if it is awaitable, on a fresh loop in a worker thread when this thread's loop is running."""
+    if not inspect.isawaitable(value):
+        return value
+    awaitable = value
+
+    async def wait() -> object:
+        return await awaitable
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(wait())
+    with ThreadPoolExecutor(max_workers=1) as worker:
+        return worker.submit(asyncio.run, wait()).result()
+
+
+def _not_done(exercise_id: str, error: BaseException) -> CheckResult:
+    message = str(error).removeprefix(f"Exercise {exercise_id}: ") or "your code raises NotImplementedError"
+    return CheckResult(exercise_id, "not_done", message=_one_line(message))
+
+
+def _lesson_module(exercise_id: str) -> str:
+    match = _EXERCISE_ID.match(exercise_id)
+    if match is None:
+        raise ValueError(f"exercise ids look like '3.1' (lesson.number), not {exercise_id!r}")
+    return f"labs.exercises.lesson_{int(match[1]):02d}"
+
+
+def _describe(error: BaseException) -> str:
+    text = str(error)
+    return _one_line(f"{type(error).__name__}: {text}" if text else type(error).__name__)
+
+
+def _sentence(message: str, hint: str) -> str:
+    message = _one_line(message).rstrip(".")
+    return f"{message}. Hint: {_one_line(hint)}" if hint else message
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())

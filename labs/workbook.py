@@ -1,0 +1,374 @@
+"""The workbook pipeline: learner notebooks generated from the solutions, kept current, and graded.
+
+    python -m labs.workbook build    # write notebooks/ from solutions/
+    python -m labs.workbook check    # fail, naming the notebook, when notebooks/ is not what build writes
+    python -m labs.workbook grade notebooks/ [--json]
+
+Authors edit only `solutions/NN_slug.ipynb`. Exercise code sits between marker lines that carry the
+exercise id and a one-line hint for the learner:
+
+    def accumulate_tool_calls(chunks):
+        # BEGIN SOLUTION 3.1: accumulate by tc.index, not by list position
+        ...
+        # END SOLUTION
+
+In the learner copy the region becomes, at the marker's indentation,
+`raise NotImplementedError("Exercise 3.1: complete accumulate_tool_calls. Hint: accumulate by ...")`.
+The marker carries the id and hint so that they sit next to the code they describe, and the id ties
+the stub to its check cell (`labs.check("3.1", ...)`) and to the checker in `labs.exercises`.
+
+An untouched learner notebook must run top to bottom, so a region must lie inside a function body:
+the stub raises only when the check cell calls the function, and `labs.check` reports it as "not done
+yet". `build` rejects a region that is not inside a `def` (top-level or class-level code would raise
+during "Run all"), naming the notebook, cell and line. For the same reason, only check cells should
+call an exercise function. Markdown written answers, `<!-- BEGIN SOLUTION -->` ... `<!-- END SOLUTION -->`,
+become "*Write your answer here.*".
+
+Generation is byte-stable, so `check` can compare bytes: outputs and execution counts are cleared, cell
+metadata keeps only `tags` (nbval reads them), notebook metadata is replaced by a fixed python3
+kernelspec, each cell keeps its solution cell's id (or `cell-<index>` when the solution has none), and
+the JSON is nbformat's (sorted keys, one-space indent) with a final newline. `build` rewrites only the
+notebooks whose bytes change and deletes `notebooks/*.ipynb` that no solution generates.
+
+`grade` executes each notebook in its own `python3` kernel, in its folder, in replay mode at full speed
+(LABS_MODE=replay, LABS_REPLAY_SPEED=0), with errors allowed so one broken cell does not hide later
+exercises. Each `labs.check` call appends its result to the file named by LABS_GRADE_REPORT; an
+exercise whose check cell is in the notebook but never reported (the cell crashed) counts as failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import nbformat
+from nbformat import NotebookNode
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_raw_cell
+
+from labs.checks import REPORT_VARIABLE, Status
+
+__all__ = [
+    "ANSWER_PROMPT",
+    "GradeRow",
+    "SolutionMarkerError",
+    "build",
+    "check",
+    "grade",
+    "grade_notebook",
+    "learner_copy",
+    "main",
+    "render",
+]
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+ANSWER_PROMPT = "*Write your answer here.*"
+KEPT_CELL_METADATA = ("tags",)
+
+_BEGIN = re.compile(r"^(?P<indent>[ \t]*)#\s*BEGIN SOLUTION\b(?P<rest>.*)$")
+_BEGIN_ARGUMENTS = re.compile(r"^\s+(?P<id>\d+\.\d+)\s*:\s*(?P<hint>\S.*?)\s*$")
+_END = re.compile(r"^[ \t]*#\s*END SOLUTION\s*$")
+_DEF = re.compile(r"^[ \t]*(?:async[ \t]+)?def[ \t]+(?P<name>\w+)")
+_MARKDOWN_ANSWER = re.compile(r"<!--\s*BEGIN SOLUTION\s*-->.*?<!--\s*END SOLUTION\s*-->", re.DOTALL)
+_MARKDOWN_MARKER = re.compile(r"<!--\s*(?:BEGIN|END) SOLUTION\s*-->")
+_CHECK_CALL = re.compile(r"\bcheck\(\s*[\"'](?P<id>\d+\.\d+)[\"']")
+
+
+class SolutionMarkerError(ValueError):
+    """A solution notebook's markers cannot be turned into a learner copy; the message says where and why."""
+
+
+# Generation
+
+
+def learner_copy(solution: NotebookNode, name: str = "notebook") -> NotebookNode:
+    """The learner's notebook for `solution`: stubs for solution regions, no outputs, normalised metadata."""
+    cells = []
+    for index, cell in enumerate(solution.cells):
+        cell_id = cell.get("id") or f"cell-{index}"
+        where = f"{name}, cell {index} (id {cell_id})"
+        metadata = {key: cell.metadata[key] for key in KEPT_CELL_METADATA if key in cell.metadata}
+        if cell.cell_type == "code":
+            new = new_code_cell(_stub_code(cell.source, where), id=cell_id, metadata=metadata)
+        elif cell.cell_type == "markdown":
+            new = new_markdown_cell(_stub_markdown(cell.source, where), id=cell_id, metadata=metadata)
+            if "attachments" in cell:
+                new.attachments = cell.attachments
+        else:
+            new = new_raw_cell(cell.source, id=cell_id, metadata=metadata)
+        cells.append(new)
+    notebook = new_notebook(cells=cells, metadata={"kernelspec": KERNELSPEC, "language_info": {"name": "python"}})
+    nbformat.validate(notebook)
+    return notebook
+
+
+def render(solution_path: Path) -> str:
+    """The exact text `build` writes for the solution notebook at `solution_path`."""
+    solution = nbformat.read(solution_path, as_version=4)
+    return nbformat.writes(learner_copy(solution, solution_path.name)) + "\n"
+
+
+def _stub_code(source: str, where: str) -> str:
+    lines: list[str] = []
+    opened_at = 0
+    for number, line in enumerate(source.split("\n"), start=1):
+        begin = _BEGIN.match(line)
+        if begin:
+            if opened_at:
+                raise SolutionMarkerError(f"{where}, line {number}: BEGIN SOLUTION inside the region opened on line {opened_at}")
+            arguments = _BEGIN_ARGUMENTS.match(begin["rest"])
+            if arguments is None:
+                raise SolutionMarkerError(f"{where}, line {number}: write the marker as '# BEGIN SOLUTION 3.1: one-line hint'")
+            indent, exercise_id, hint = begin["indent"], arguments["id"], arguments["hint"]
+            function = _enclosing_function(lines, len(indent))
+            if function is None:
+                raise SolutionMarkerError(
+                    f"{where}, line {number}: the region for exercise {exercise_id} is not inside a function, so its "
+                    "stub would raise during 'Run all' of the learner copy; put the exercise code in a function body"
+                )
+            message = f"Exercise {exercise_id}: complete {function}. Hint: {hint}"
+            lines.append(f"{indent}raise NotImplementedError({_string_literal(message)})")
+            opened_at = number
+        elif _END.match(line):
+            if not opened_at:
+                raise SolutionMarkerError(f"{where}, line {number}: END SOLUTION without a BEGIN SOLUTION before it")
+            opened_at = 0
+        elif not opened_at:
+            lines.append(line)
+    if opened_at:
+        raise SolutionMarkerError(f"{where}, line {opened_at}: BEGIN SOLUTION is never closed by '# END SOLUTION'")
+    return "\n".join(lines)
+
+
+def _enclosing_function(lines: list[str], indent: int) -> str | None:
+    """The name of the `def` whose body contains a line indented by `indent`, judging by the lines above it."""
+    level = indent
+    for line in reversed(lines):
+        code = line.lstrip(" \t")
+        width = len(line) - len(code)
+        if not code or code.startswith("#") or width >= level:
+            continue
+        if definition := _DEF.match(line):
+            return definition["name"]
+        level = width
+    return None
+
+
+def _string_literal(text: str) -> str:
+    """`text` as a Python string literal, in double quotes unless only single quotes avoid escapes."""
+    return repr(text) if '"' in text and "'" not in text else json.dumps(text, ensure_ascii=False)
+
+
+def _stub_markdown(source: str, where: str) -> str:
+    stubbed = _MARKDOWN_ANSWER.sub(ANSWER_PROMPT, source)
+    if _MARKDOWN_MARKER.search(stubbed):
+        raise SolutionMarkerError(f"{where}: each <!-- BEGIN SOLUTION --> needs its own <!-- END SOLUTION --> after it")
+    return stubbed
+
+
+# build and check
+
+
+def build(solutions: Path, notebooks: Path) -> list[Path]:
+    """Write the learner copy of every solution; return the files written or deleted."""
+    expected = {path.name: render(path) for path in _notebooks_in(solutions)}
+    notebooks.mkdir(parents=True, exist_ok=True)
+    changed = []
+    for name, text in expected.items():
+        target = notebooks / name
+        if not target.exists() or target.read_bytes() != text.encode("utf-8"):
+            target.write_bytes(text.encode("utf-8"))
+            changed.append(target)
+    for extra in _notebooks_in(notebooks):
+        if extra.name not in expected:
+            extra.unlink()
+            changed.append(extra)
+    return changed
+
+
+def check(solutions: Path, notebooks: Path) -> list[str]:
+    """What differs between `notebooks` and what `build` would write there, one problem per notebook."""
+    expected = {path.name: render(path) for path in _notebooks_in(solutions)}
+    problems = []
+    for name, text in expected.items():
+        target = notebooks / name
+        if not target.exists():
+            problems.append(f"{_show(target)} is missing")
+        elif target.read_bytes() != text.encode("utf-8"):
+            why = _first_difference(text, target.read_bytes())
+            problems.append(f"{_show(target)} is not what {_show(solutions / name)} generates ({why})")
+    problems += [
+        f"{_show(extra)} has no solution notebook {_show(solutions / extra.name)}"
+        for extra in _notebooks_in(notebooks)
+        if extra.name not in expected
+    ]
+    return problems
+
+
+def _first_difference(expected_text: str, actual: bytes) -> str:
+    try:
+        found = json.loads(actual)
+    except ValueError:
+        return "it is not valid notebook JSON"
+    wanted = json.loads(expected_text)
+    found_cells = found.get("cells", []) if isinstance(found, dict) else []
+    for index, (want, got) in enumerate(zip(wanted["cells"], found_cells)):
+        if want != got:
+            return f"first difference in cell {index}, id {want.get('id')}"
+    if len(wanted["cells"]) != len(found_cells):
+        return f"it has {len(found_cells)} cells instead of {len(wanted['cells'])}"
+    return "its notebook metadata differs" if wanted != found else "its JSON formatting differs"
+
+
+def _notebooks_in(folder: Path) -> list[Path]:
+    return sorted(folder.glob("*.ipynb")) if folder.is_dir() else []
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _show(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+# grade
+
+
+@dataclass(frozen=True)
+class GradeRow:
+    """One exercise of one graded notebook, as the table and `--json` show it."""
+
+    notebook: str
+    exercise: str
+    status: Status
+    hint: str = ""
+
+
+def grade_notebook(path: Path, timeout: int = 600) -> list[GradeRow]:
+    """Execute the notebook at `path` in replay mode and return one row per exercise it checks."""
+    from nbclient import NotebookClient
+
+    shown, failure, lines = _show(path), "", []
+    with tempfile.TemporaryDirectory() as folder:
+        report = Path(folder) / "report.jsonl"
+        environment = {**os.environ, "LABS_MODE": "replay", "LABS_REPLAY_SPEED": "0", REPORT_VARIABLE: str(report)}
+        try:
+            notebook = nbformat.read(path, as_version=4)
+            client = NotebookClient(
+                notebook, kernel_name="python3", timeout=timeout, allow_errors=True,
+                extra_arguments=["--IPKernelApp.log_level=ERROR"],
+                resources={"metadata": {"path": str(path.parent.resolve())}},
+            )
+            client.execute(env=environment)
+        except Exception as error:
+            failure = _one_line(f"the notebook stopped: {type(error).__name__}: {error}")[:300]
+            notebook = locals().get("notebook") or new_notebook()
+        lines = report.read_text(encoding="utf-8").splitlines() if report.exists() else []
+    reported = {record["exercise"]: record for record in map(json.loads, lines)}
+    checked = [_check_ids(cell) for cell in notebook.cells if cell.cell_type == "code"]
+    exercise_ids = list(dict.fromkeys([*(exercise_id for ids in checked for exercise_id in ids), *reported]))
+    rows = [
+        GradeRow(shown, exercise_id, reported[exercise_id]["status"], reported[exercise_id]["hint"])
+        if exercise_id in reported
+        else GradeRow(shown, exercise_id, "failed", failure or _check_cell_error(notebook, exercise_id))
+        for exercise_id in exercise_ids
+    ]
+    return rows or ([GradeRow(shown, "-", "failed", failure)] if failure else [])
+
+
+def grade(notebooks: Sequence[Path], timeout: int = 600) -> list[GradeRow]:
+    """Grade each notebook in turn, each in a fresh kernel."""
+    return [row for notebook in notebooks for row in grade_notebook(notebook, timeout)]
+
+
+def _check_ids(cell: NotebookNode) -> list[str]:
+    return [match["id"] for match in _CHECK_CALL.finditer(cell.source)]
+
+
+def _check_cell_error(notebook: NotebookNode, exercise_id: str) -> str:
+    for cell in notebook.cells:
+        if cell.cell_type == "code" and exercise_id in _check_ids(cell):
+            for output in cell.get("outputs", []):
+                if output.output_type == "error":
+                    return _one_line(f"its check cell raised {output.ename}: {output.evalue}")
+    return "its check cell never reported"
+
+
+def _print_table(rows: Sequence[GradeRow], notebook_count: int) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    styles = {"passed": "green", "failed": "red", "not_done": "yellow"}
+    table = Table("Notebook", "Exercise", "Status", "Hint", title="Workbook grades")
+    for row in rows:
+        table.add_row(row.notebook, row.exercise, f"[{styles[row.status]}]{row.status.replace('_', ' ')}", row.hint)
+    passed = sum(row.status == "passed" for row in rows)
+    Console().print(table, f"{passed} of {len(rows)} exercises passed, in {notebook_count} notebooks.")
+
+
+# Command line
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run `build`, `check` or `grade` as the command line asks; return the exit code."""
+    parser = argparse.ArgumentParser(prog="python -m labs.workbook", description=(__doc__ or "").split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, summary in (("build", "write the learner notebooks"), ("check", "fail if they are out of date")):
+        command = commands.add_parser(name, help=summary)
+        command.add_argument("--solutions", type=Path, default=REPO_ROOT / "solutions")
+        command.add_argument("--notebooks", type=Path, default=REPO_ROOT / "notebooks")
+    grader = commands.add_parser("grade", help="run notebooks in replay mode and report each exercise")
+    grader.add_argument("paths", nargs="*", type=Path, help="notebooks or folders (default: --notebooks)")
+    grader.add_argument("--notebooks", type=Path, default=REPO_ROOT / "notebooks")
+    grader.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    grader.add_argument("--timeout", type=int, default=600, help="seconds allowed per cell")
+    arguments = parser.parse_args(argv)
+
+    if arguments.command != "grade" and not arguments.solutions.is_dir():
+        print(f"error: no solutions folder at {_show(arguments.solutions)}", file=sys.stderr)
+        return 2
+    if arguments.command == "grade":
+        paths = arguments.paths or [arguments.notebooks]
+        missing = [str(path) for path in paths if not path.exists()]
+        if missing:
+            print(f"error: no such notebook or folder: {', '.join(missing)}", file=sys.stderr)
+            return 2
+        notebooks = [found for path in paths for found in (_notebooks_in(path) if path.is_dir() else [path])]
+        rows = grade(notebooks, arguments.timeout)
+        if arguments.json:
+            print(json.dumps([asdict(row) for row in rows], indent=2, ensure_ascii=False))
+        else:
+            _print_table(rows, len(notebooks))
+        return 0 if all(row.status == "passed" for row in rows) else 1
+
+    try:
+        if arguments.command == "build":
+            for path in build(arguments.solutions, arguments.notebooks):
+                print(f"{'wrote' if path.exists() else 'deleted'} {_show(path)}")
+            return 0
+        problems = check(arguments.solutions, arguments.notebooks)
+    except SolutionMarkerError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    if problems:
+        print("Run `python -m labs.workbook build` to regenerate the learner notebooks.", file=sys.stderr)
+        return 1
+    print(f"{_show(arguments.notebooks)} is up to date.")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

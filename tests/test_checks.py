@@ -1,0 +1,147 @@
+"""Exercise checks: one line per case, "not done yet" for an untouched stub, and never a traceback."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from IPython.core.formatters import DisplayFormatter
+
+import labs.exercises
+from labs import checks
+from labs.checks import Case, CaseResult, CheckResult, check, checker_for, exercise
+
+
+@pytest.fixture(autouse=True)
+def registry(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Register a test-only checker for exercise 99.1 in a registry of its own."""
+    monkeypatch.setattr(checks, "_checkers", {})
+    monkeypatch.delenv("LABS_GRADE_REPORT", raising=False)
+
+    @exercise("99.1")
+    def check_total_tokens(total_tokens):  # type: ignore[no-untyped-def]
+        yield Case("two chunks", lambda: total_tokens([{"tokens": 3}, {"tokens": 4}]), expected=7, hint="add every chunk")
+        yield Case("no chunks", lambda: total_tokens([]), expected=0, hint="start from 0")
+
+    yield
+
+
+def untouched(chunks: list[dict[str, int]]) -> int:
+    raise NotImplementedError("Exercise 99.1: complete untouched. Hint: add chunk['tokens'] for every chunk")
+
+
+def right(chunks: list[dict[str, int]]) -> int:
+    return sum(chunk["tokens"] for chunk in chunks)
+
+
+def test_untouched_exercise_is_not_done_and_does_not_raise(capsys: pytest.CaptureFixture[str]) -> None:
+    result = check("99.1", untouched)
+    assert (result.status, result.cases) == ("not_done", ())
+    assert capsys.readouterr().out == (
+        "⏳ Exercise 99.1 not done yet: complete untouched. Hint: add chunk['tokens'] for every chunk\n"
+    )
+
+
+def test_right_answer_passes_every_case(capsys: pytest.CaptureFixture[str]) -> None:
+    result = check("99.1", right)
+    assert result.status == "passed" and result.hint == ""
+    assert capsys.readouterr().out == "✅ Exercise 99.1 — two chunks\n✅ Exercise 99.1 — no chunks\n"
+
+
+def test_wrong_answer_says_what_is_wrong_with_the_hint(capsys: pytest.CaptureFixture[str]) -> None:
+    result = check("99.1", lambda chunks: len(chunks))
+    assert result.status == "failed"
+    assert result.hint == "expected 7, got 2. Hint: add every chunk"
+    assert capsys.readouterr().out == (
+        "❌ Exercise 99.1 — two chunks: expected 7, got 2. Hint: add every chunk\n"
+        "✅ Exercise 99.1 — no chunks\n"
+    )
+
+
+def test_crashing_answer_fails_with_the_exception_and_runs_the_other_cases(capsys: pytest.CaptureFixture[str]) -> None:
+    result = check("99.1", lambda chunks: sum(chunk["count"] for chunk in chunks))
+    assert [case.passed for case in result.cases] == [False, True]
+    assert capsys.readouterr().out.splitlines()[0] == (
+        "❌ Exercise 99.1 — two chunks: your code raised KeyError: 'count'. Hint: add every chunk"
+    )
+
+
+def test_checker_crash_is_a_failed_case() -> None:
+    @exercise("99.2")
+    def broken(answer):  # type: ignore[no-untyped-def]
+        yield Case("first", lambda: answer(), expected=1)
+        raise ZeroDivisionError("division by zero")
+
+    result = check("99.2", lambda: 1)
+    assert result.status == "failed"
+    assert result.cases == (
+        CaseResult("first", True),
+        CaseResult("run the checker", False, "the checker crashed with ZeroDivisionError: division by zero"),
+    )
+
+
+def test_verify_reports_the_assertion_message() -> None:
+    def verify(text: object) -> None:
+        if text != "Hello":  # not an assert: pytest would rewrite its message
+            raise AssertionError(f"the text should be 'Hello', not {text!r}")
+
+    exercise("99.3")(lambda join: [Case("joins deltas", lambda: join(["He", "llo"]), verify=verify, hint="use ''.join")])
+    assert check("99.3", lambda parts: " ".join(parts)).hint == "the text should be 'Hello', not 'He llo'. Hint: use ''.join"
+    assert check("99.3", "".join).status == "passed"
+
+
+def test_async_answers_are_awaited_even_inside_a_running_loop() -> None:
+    async def total(chunks: list[dict[str, int]]) -> int:
+        await asyncio.sleep(0)
+        return right(chunks)
+
+    async def as_in_jupyter() -> CheckResult:
+        return check("99.1", total)
+
+    assert check("99.1", total).status == "passed"
+    assert asyncio.run(as_in_jupyter()).status == "passed"
+
+
+def test_unknown_exercise_fails_naming_the_module_it_looked_in() -> None:
+    result = check("98.1", right)
+    assert result.status == "failed"
+    assert "no checker for exercise 98.1: there is no module labs.exercises.lesson_98" in result.hint
+    with pytest.raises(ValueError, match="exercise ids look like '3.1'"):
+        exercise("lesson three")
+
+
+def test_checkers_are_imported_from_the_lesson_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "lesson_97.py").write_text(
+        "from labs.checks import Case, exercise\n\n"
+        "@exercise('97.1')\ndef shout(answer):\n    yield Case('upper case', lambda: answer('hi'), expected='HI')\n"
+    )
+    monkeypatch.setattr(labs.exercises, "__path__", [*labs.exercises.__path__, str(tmp_path)])
+    monkeypatch.delitem(sys.modules, "labs.exercises.lesson_97", raising=False)
+    assert check("97.1", str.upper).status == "passed"
+    assert checker_for("97.1").__module__ == "labs.exercises.lesson_97"
+    with pytest.raises(LookupError, match="labs.exercises.lesson_97 has no function decorated @exercise\\('97.2'\\)"):
+        checker_for("97.2")
+
+
+def test_grade_report_gets_one_json_line_per_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    report = tmp_path / "report.jsonl"
+    monkeypatch.setenv("LABS_GRADE_REPORT", str(report))
+    check("99.1", untouched)
+    check("99.1", right)
+    first, second = (json.loads(line) for line in report.read_text(encoding="utf-8").splitlines())
+    assert first == {
+        "exercise": "99.1", "status": "not_done", "cases": [],
+        "message": "complete untouched. Hint: add chunk['tokens'] for every chunk",
+        "hint": "complete untouched. Hint: add chunk['tokens'] for every chunk",
+    }
+    assert second["status"] == "passed" and len(second["cases"]) == 2
+
+
+def test_result_shows_nothing_as_a_cell_value_so_lines_are_not_repeated() -> None:
+    result = check("99.1", right)
+    assert DisplayFormatter().format(result) == ({}, {})
+    assert str(result) == "✅ Exercise 99.1 — two chunks\n✅ Exercise 99.1 — no chunks"
