@@ -152,3 +152,25 @@ def test_instructor_fixture_folders_are_searched(tmp_path: Path, monkeypatch: py
     body = json.loads(json.dumps(data.request.body).replace("what does streaming", "what does instructor streaming"))
     text = "".join((c.choices[0].delta.content or "") for c in labs.openai_client().chat.completions.create(**body) if c.choices)
     assert text == recorded_text(CHAT_TEXT)
+
+
+def test_the_serve_command_prints_its_url_and_serves() -> None:
+    import subprocess
+    import sys
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "labs.replay", "serve", "--speed", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        first_line = process.stdout.readline()  # blocks until the server is listening
+        url = first_line.split()[3]
+        assert first_line.startswith("Replay server on http://127.0.0.1:")
+        body = CHAT_TEXT.interactions[0].request.body
+        with httpx.stream("POST", f"{url}/v1/chat/completions", json=body) as response:
+            raw = b"".join(response.iter_bytes())
+        assert response.headers["content-type"].startswith("text/event-stream")
+        assert raw.endswith(b"data: [DONE]\n\n") and b"\r" not in raw
+    finally:
+        process.terminate()
+        _, errors = process.communicate(timeout=10)
+    assert "Warning" not in errors

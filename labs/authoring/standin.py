@@ -16,19 +16,17 @@ import asyncio
 import json
 import random
 import re
-import threading
-import time
 from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from ..serving import LoopbackServer
 from ..sse import SSEEvent, encode_event
 
 __all__ = ["Reply", "StandIn", "ToolCall", "tokens"]
@@ -82,8 +80,7 @@ class StandIn:
             ]
         )
         self.port = 0
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._serving = LoopbackServer(self.app, name="labs-openai-standin")
 
     @property
     def base_url(self) -> str:
@@ -93,23 +90,12 @@ class StandIn:
         self.replies.extend(replies)
 
     def start(self) -> StandIn:
-        import socket
-
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
-        self._server = uvicorn.Server(uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="off"))
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True)
-        self._thread.start()
-        while not self._server.started:
-            time.sleep(0.01)
+        self._serving.start()
+        self.port = self._serving.port
         return self
 
     def stop(self) -> None:
-        if self._server:
-            self._server.should_exit = True
-        if self._thread:
-            self._thread.join(timeout=5)
+        self._serving.stop()
 
     def __enter__(self) -> StandIn:
         return self.start()

@@ -30,21 +30,19 @@ import asyncio
 import json
 import os
 import random
-import socket
-import threading
 import time
 from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from ..clients import RECORDED_AZURE_MODEL
+from ..serving import LoopbackServer
 from ..sse import SSEEvent, encode_event
 from .standin import Reply, ToolCall, tokens
 
@@ -106,8 +104,7 @@ class AzureStandIn:
             ]
         )
         self.port = 0
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._serving = LoopbackServer(self.app, name="labs-azure-standin")
         self._saved_env: dict[str, str | None] = {}
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -120,16 +117,8 @@ class AzureStandIn:
         self.replies.extend(replies)
 
     def start(self) -> AzureStandIn:
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
-        self._server = uvicorn.Server(uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="off"))
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, name="labs-azure-standin", daemon=True)
-        self._thread.start()
-        while not self._server.started:
-            if not self._thread.is_alive():
-                raise RuntimeError("the Azure stand-in did not start")
-            time.sleep(0.01)
+        self._serving.start()
+        self.port = self._serving.port
         environment = {
             "IDENTITY_ENDPOINT": f"http://127.0.0.1:{self.port}/_identity/token",
             "IDENTITY_HEADER": _IDENTITY_HEADER,
@@ -146,10 +135,7 @@ class AzureStandIn:
             else:
                 os.environ[key] = value
         self._saved_env = {}
-        if self._server:
-            self._server.should_exit = True
-        if self._thread:
-            self._thread.join(timeout=5)
+        self._serving.stop()
 
     def __enter__(self) -> AzureStandIn:
         return self.start()

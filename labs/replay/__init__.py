@@ -20,7 +20,6 @@ import asyncio
 import json
 import os
 import re
-import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -30,13 +29,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from .cassette import (
+from ..cassette import (
     Cassette,
     FixtureError,
     Interaction,
@@ -47,10 +45,11 @@ from .cassette import (
     dump_cassette,
     load_cassettes,
 )
-from .config import Mode, display_path, settings
-from .matching import MatchingLibrary, ReplayMiss
-from .sse import SSEEvent, SSEParser, encode_event
-from .surfaces import error_body, final_object, split_route, starts_conversation
+from ..config import Mode, display_path, settings
+from ..matching import MatchingLibrary, ReplayMiss
+from ..serving import LoopbackServer
+from ..sse import SSEEvent, SSEParser, encode_event
+from ..surfaces import error_body, final_object, split_route, starts_conversation
 
 __all__ = ["AZURE_PROJECT", "ReplayServer", "default_server", "replay_speed"]
 
@@ -139,8 +138,7 @@ class ReplayServer:
                 Route("/{path:path}", self._handle, methods=["GET", "POST", "DELETE", "PATCH", "PUT"]),
             ]
         )
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._serving = LoopbackServer(self.app, host, port, name="labs-replay")
         self._http: httpx.AsyncClient | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -164,35 +162,13 @@ class ReplayServer:
         """Read the fixture folders again (after adding or editing a fixture)."""
         self.library = self._load_library()
 
-    def _bind(self) -> socket.socket:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self.port))
-        self.port = sock.getsockname()[1]
-        return sock
-
-    def _uvicorn(self) -> uvicorn.Server:
-        config = uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=1)
-        return uvicorn.Server(config)
-
     def start(self) -> ReplayServer:
-        sock = self._bind()
-        self._server = self._uvicorn()
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, name="labs-replay", daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 15
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError(f"the replay server did not start on {self.url}")
-            time.sleep(0.01)
+        self._serving.start()
+        self.port = self._serving.port
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = self._thread = None
+        self._serving.stop()
 
     def __enter__(self) -> ReplayServer:
         return self.start()
@@ -377,13 +353,10 @@ def main(argv: list[str] | None = None) -> None:
         server = ReplayServer(speed=current.speed if args.speed is None else args.speed, port=args.port)
     except FixtureError as exc:
         raise SystemExit(f"error: {exc}") from None
-    sock = server._bind()
+    server._serving.bind()
+    server.port = server._serving.port
     print(f"Replay server on {server.url}  ({len(server.library.cassettes)} fixtures, speed {server.speed:g})", flush=True)
     print(f"  OpenAI base URL:  {server.openai_base_url}", flush=True)
     print(f"  Azure endpoint:   {server.azure_endpoint}", flush=True)
-    server._server = server._uvicorn()
-    server._server.run(sockets=[sock])
+    server._serving.run_forever()
 
-
-if __name__ == "__main__":
-    main()

@@ -1,0 +1,5 @@
+"""`python -m labs.replay serve [--port N] [--speed S]`."""
+
+from . import main
+
+main()
