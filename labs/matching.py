@@ -5,7 +5,7 @@ Requests are compared after normalising what legitimately varies between a recor
   conversation reuses the ids of whichever recording served its first request;
 - tool results compare equal to any tool result, because tools may return the current time or a
   random roll: the recorded follow-up must still be found;
-- `stream`, `stream_options` and the API version are ignored, so a non-streamed request is served the
+- `stream`, `stream_options` and the `api-version` query are ignored, so a non-streamed request is served the
   final object of the streamed recording (the polling vs streaming comparison then uses one recording).
 
 Scenarios replay in order: when several recordings match, the next step of the scenario in progress
@@ -19,6 +19,7 @@ import re
 import threading
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 from .cassette import Cassette, Interaction, Surface
 
@@ -33,9 +34,15 @@ _ANY_ID = "<id>"
 
 
 def normalise_path(path: str) -> str:
-    """`/threads/thread_abc/runs` → `/threads/<id>/runs` (query dropped)."""
-    path = path.split("?", 1)[0].rstrip("/") or "/"
-    return "/".join(_ANY_ID if _ID.match(part) else part for part in path.split("/"))
+    """`/threads/thread_abc/messages?after=msg_1&api-version=v1` → `/threads/<id>/messages?after=<id>`."""
+    path, _, query = path.partition("?")
+    path = "/".join(_ANY_ID if _ID.match(part) else part for part in (path.rstrip("/") or "/").split("/"))
+    params = sorted(
+        (key, _ANY_ID if _ID.match(value) else value)
+        for key, value in parse_qsl(query, keep_blank_values=True)
+        if key not in _IGNORED_KEYS
+    )
+    return f"{path}?{urlencode(params)}" if params else path
 
 
 def _normalise(value: Any, parent_key: str = "") -> Any:
@@ -172,6 +179,12 @@ class MatchingLibrary:
         if same_route:
             cassette, index = min(same_route, key=lambda ci: _distance(self._keys[(ci[0].name, ci[1])][2], key[2]))
             diffs = _differences(self._keys[(cassette.name, index)][2], key[2])
+            if not diffs:
+                lines.append(
+                    f"{cassette.where} (request {index + 1}) has this request, but recorded without stream=true, so it "
+                    "holds a finished answer, not a stream: ask without stream, or re-record it streamed."
+                )
+                return " ".join(lines)
             field_name, recorded, sent = diffs[0]
             lines.append(
                 f"Closest recording: {cassette.where} (request {index + 1}); field `{field_name}` differs: "

@@ -41,6 +41,7 @@ def error_body(surface: Surface, message: str, code: str) -> dict[str, Any]:
 
 def starts_conversation(surface: Surface, method: str, path: str, body: Any) -> bool:
     """Whether a request begins a new scenario (for grouping recorded requests into one fixture)."""
+    path = path.partition("?")[0]
     if surface == "azure":
         return method == "POST" and path.rstrip("/") == "/assistants"
     if not isinstance(body, dict):
@@ -61,6 +62,7 @@ def starts_conversation(surface: Surface, method: str, path: str, body: Any) -> 
 
 def final_object(surface: Surface, path: str, events: list[RecordedEvent]) -> Any:
     """What the service returns when the same request is made without `stream`."""
+    path = path.partition("?")[0]
     if surface == "openai" and path.endswith("/chat/completions"):
         return _chat_completion_from_chunks([e.json() for e in events if isinstance(e.json(), dict)])
     if surface == "openai" and path.endswith("/responses"):

@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 from starlette.applications import Starlette
@@ -203,6 +204,9 @@ class ReplayServer:
                 status_code=404,
             )
         surface, path = route
+        query = [(k, v) for k, v in request.query_params.multi_items() if k != "api-version"]
+        if query:
+            path = f"{path}?{urlencode(query)}"
         raw = await request.body()
         try:
             body: Any = json.loads(raw) if raw else None
@@ -250,7 +254,7 @@ class ReplayServer:
             return JSONResponse(error_body(surface, message, "record_no_upstream"), status_code=400)
         if self._http is None:
             self._http = httpx.AsyncClient(timeout=httpx.Timeout(600, connect=30))
-        url = upstream.rstrip("/") + path + (f"?{request.url.query}" if request.url.query else "")
+        url = upstream.rstrip("/") + path.partition("?")[0] + (f"?{request.url.query}" if request.url.query else "")
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_HEADERS}
         headers["accept-encoding"] = "identity"
         sent = self._http.build_request(request.method, url, headers=headers, content=raw)

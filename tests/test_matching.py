@@ -1,0 +1,72 @@
+"""Matching rules: what is made neutral, what still counts, and in which order scenarios replay."""
+
+from __future__ import annotations
+
+import pytest
+
+from labs.cassette import Cassette, Interaction, RecordedEvent, RecordedRequest, RecordedResponse
+from labs.matching import MatchingLibrary, ReplayMiss, normalise_body, normalise_path
+
+
+@pytest.mark.parametrize(
+    ("path", "normalised"),
+    [
+        ("/threads/thread_Fiz4soCmZ9cpvnpKnA1hEDCM/runs", "/threads/<id>/runs"),
+        ("/threads/thread_abc123/messages?api-version=v1", "/threads/<id>/messages"),
+        ("/threads/thread_abc123/messages?order=asc&api-version=v1", "/threads/<id>/messages?order=asc"),
+        ("/threads/thread_abc123/messages?after=msg_4PmBxdUc&limit=20", "/threads/<id>/messages?after=%3Cid%3E&limit=20"),
+        ("/chat/completions", "/chat/completions"),
+    ],
+)
+def test_normalise_path(path: str, normalised: str) -> None:
+    assert normalise_path(path) == normalised
+
+
+def test_tool_results_and_ids_are_neutral_but_questions_are_not() -> None:
+    first = {"stream": True, "messages": [{"role": "user", "content": "Weather?"}, {"role": "tool", "tool_call_id": "call_AAAA1111", "content": "12:01"}]}
+    second = {"messages": [{"role": "user", "content": "Weather?"}, {"role": "tool", "tool_call_id": "call_BBBB2222", "content": "12:02"}]}
+    other = {"messages": [{"role": "user", "content": "Rain?"}, {"role": "tool", "tool_call_id": "call_BBBB2222", "content": "12:02"}]}
+    assert normalise_body(first) == normalise_body(second) != normalise_body(other)
+    azure = {"tool_outputs": [{"tool_call_id": "call_X1234", "output": "a"}]}
+    assert normalise_body(azure) == normalise_body({"tool_outputs": [{"tool_call_id": "call_Y5678", "output": "b"}]})
+    responses = {"input": [{"type": "function_call_output", "call_id": "call_Z9999", "output": "6"}]}
+    assert normalise_body(responses) == normalise_body({"input": [{"type": "function_call_output", "call_id": "call_Q0000", "output": "3"}]})
+
+
+def _interaction(body: dict, streamed: bool = True, text: str = "x") -> Interaction:
+    response = RecordedResponse(events=[RecordedEvent(t=0.1, data=text)]) if streamed else RecordedResponse(body={"text": text})
+    return Interaction(RecordedRequest("POST", "/chat/completions", body), response)
+
+
+def _library(*cassettes: Cassette) -> MatchingLibrary:
+    return MatchingLibrary(list(cassettes), ["labs/fixtures"])
+
+
+def test_scenarios_replay_in_order_and_can_restart() -> None:
+    same = {"messages": [{"role": "user", "content": "list"}]}
+    a = Cassette("a", "openai", "c", [_interaction({"messages": [{"role": "user", "content": "A"}]}), _interaction(same, text="from a")])
+    b = Cassette("b", "openai", "c", [_interaction({"messages": [{"role": "user", "content": "B"}]}), _interaction(same, text="from b")])
+    library = _library(a, b)
+    assert library.find("openai", "POST", "/chat/completions", {"messages": [{"role": "user", "content": "B"}]}).cassette.name == "b"
+    assert library.find("openai", "POST", "/chat/completions", same).cassette.name == "b"  # the scenario in progress wins
+    assert library.find("openai", "POST", "/chat/completions", {"messages": [{"role": "user", "content": "A"}]}).cassette.name == "a"
+    assert library.find("openai", "POST", "/chat/completions", same).cassette.name == "a"
+
+
+def test_a_streamed_request_is_never_answered_by_a_json_recording() -> None:
+    body = {"messages": [{"role": "user", "content": "hi"}]}
+    library = _library(Cassette("a", "openai", "c", [_interaction(body, streamed=True), _interaction(body, streamed=False)]))
+    assert library.find("openai", "POST", "/chat/completions", {**body, "stream": True}).index == 0
+    assert library.find("openai", "POST", "/chat/completions", {**body, "stream": True}).index == 0
+    assert library.find("openai", "POST", "/chat/completions", body).index == 1
+    only_json = _library(Cassette("j", "openai", "c", [_interaction(body, streamed=False)]))
+    with pytest.raises(ReplayMiss, match="recorded without stream=true"):
+        only_json.find("openai", "POST", "/chat/completions", {**body, "stream": True})
+
+
+def test_the_miss_names_the_most_similar_recording() -> None:
+    near = Cassette("near", "openai", "c", [_interaction({"messages": [{"role": "user", "content": "What is the weather in Paris?"}]})])
+    far = Cassette("far", "openai", "c", [_interaction({"messages": [{"role": "user", "content": "Tell me a joke."}]})])
+    with pytest.raises(ReplayMiss) as info:
+        _library(far, near).find("openai", "POST", "/chat/completions", {"messages": [{"role": "user", "content": "What is the weather in Lyon?"}]})
+    assert "Closest recording: near" in str(info.value) and "messages[0].content" in str(info.value)
