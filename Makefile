@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Tests replay at full speed; a .env with LABS_MODE=live on your machine does not leak into them.
 TEST_ENV := LABS_MODE=replay LABS_REPLAY_SPEED=0
-NBVAL := --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-current-env
+NBVAL := --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-current-env -p tests.nbval_support
 # Without a display, JupyterLab prints its URL instead of opening a browser.
 LAB_FLAGS ?= $(if $(or $(DISPLAY),$(WAYLAND_DISPLAY),$(filter Darwin,$(shell uname -s))),,--no-browser)
 

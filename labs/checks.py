@@ -32,18 +32,10 @@ import re
 import reprlib
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any, Literal, TypeVar
 
-__all__ = [
-    "Case",
-    "CaseResult",
-    "CheckResult",
-    "Status",
-    "check",
-    "checker_for",
-    "exercise",
-]
+__all__ = ["REPORT_VARIABLE", "Case", "CaseResult", "CheckResult", "Status", "check", "checker_for", "exercise"]
 
 Status = Literal["passed", "failed", "not_done"]
 Checker = Callable[..., Iterable["Case"]]
@@ -90,7 +82,7 @@ class CheckResult:
 
     exercise: str
     status: Status
-    cases: tuple[CaseResult, ...] = field(default=())
+    cases: tuple[CaseResult, ...] = ()
     message: str = ""
 
     @property

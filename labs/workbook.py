@@ -12,10 +12,9 @@ exercise id and a one-line hint for the learner:
         ...
         # END SOLUTION
 
-In the learner copy the region becomes, at the marker's indentation,
-`raise NotImplementedError("Exercise 3.1: complete accumulate_tool_calls. Hint: accumulate by ...")`.
-The marker carries the id and hint so that they sit next to the code they describe, and the id ties
-the stub to its check cell (`labs.check("3.1", ...)`) and to the checker in `labs.exercises`.
+The learner copy gets, at the marker's indentation, `raise NotImplementedError("Exercise 3.1:
+complete accumulate_tool_calls. Hint: accumulate by ...")`. The marker carries id and hint so they sit
+by the code they describe; the id ties the stub to its check cell and its checker in `labs.exercises`.
 
 An untouched learner notebook must run top to bottom, so a region must lie inside a function body:
 the stub raises only when the check cell calls the function, and `labs.check` reports it as "not done
@@ -55,16 +54,8 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_raw_
 from labs.checks import REPORT_VARIABLE, Status
 
 __all__ = [
-    "ANSWER_PROMPT",
-    "GradeRow",
-    "SolutionMarkerError",
-    "build",
-    "check",
-    "grade",
-    "grade_notebook",
-    "learner_copy",
-    "main",
-    "render",
+    "ANSWER_PROMPT", "GradeRow", "SolutionMarkerError",
+    "build", "check", "grade", "grade_notebook", "learner_copy", "main", "render",
 ]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -104,9 +95,7 @@ def learner_copy(solution: NotebookNode, name: str = "notebook") -> NotebookNode
         else:
             new = new_raw_cell(cell.source, id=cell_id, metadata=metadata)
         cells.append(new)
-    notebook = new_notebook(cells=cells, metadata={"kernelspec": KERNELSPEC, "language_info": {"name": "python"}})
-    nbformat.validate(notebook)
-    return notebook
+    return new_notebook(cells=cells, metadata={"kernelspec": KERNELSPEC, "language_info": {"name": "python"}})
 
 
 def render(solution_path: Path) -> str:
@@ -119,26 +108,27 @@ def _stub_code(source: str, where: str) -> str:
     lines: list[str] = []
     opened_at = 0
     for number, line in enumerate(source.split("\n"), start=1):
+        at = f"{where}, line {number}"
         begin = _BEGIN.match(line)
         if begin:
             if opened_at:
-                raise SolutionMarkerError(f"{where}, line {number}: BEGIN SOLUTION inside the region opened on line {opened_at}")
+                raise SolutionMarkerError(f"{at}: BEGIN SOLUTION inside the region opened on line {opened_at}")
             arguments = _BEGIN_ARGUMENTS.match(begin["rest"])
             if arguments is None:
-                raise SolutionMarkerError(f"{where}, line {number}: write the marker as '# BEGIN SOLUTION 3.1: one-line hint'")
+                raise SolutionMarkerError(f"{at}: write the marker as '# BEGIN SOLUTION 3.1: one-line hint'")
             indent, exercise_id, hint = begin["indent"], arguments["id"], arguments["hint"]
             function = _enclosing_function(lines, len(indent))
             if function is None:
                 raise SolutionMarkerError(
-                    f"{where}, line {number}: the region for exercise {exercise_id} is not inside a function, so its "
-                    "stub would raise during 'Run all' of the learner copy; put the exercise code in a function body"
+                    f"{at}: the region for exercise {exercise_id} is not inside a function, so its stub would "
+                    "raise during 'Run all' of the learner copy; put the exercise code in a function body"
                 )
             message = f"Exercise {exercise_id}: complete {function}. Hint: {hint}"
             lines.append(f"{indent}raise NotImplementedError({_string_literal(message)})")
             opened_at = number
         elif _END.match(line):
             if not opened_at:
-                raise SolutionMarkerError(f"{where}, line {number}: END SOLUTION without a BEGIN SOLUTION before it")
+                raise SolutionMarkerError(f"{at}: END SOLUTION without a BEGIN SOLUTION before it")
             opened_at = 0
         elif not opened_at:
             lines.append(line)
@@ -178,31 +168,27 @@ def _stub_markdown(source: str, where: str) -> str:
 
 def build(solutions: Path, notebooks: Path) -> list[Path]:
     """Write the learner copy of every solution; return the files written or deleted."""
-    expected = {path.name: render(path) for path in _notebooks_in(solutions)}
+    expected = _learner_copies(solutions)
     notebooks.mkdir(parents=True, exist_ok=True)
-    changed = []
-    for name, text in expected.items():
-        target = notebooks / name
-        if not target.exists() or target.read_bytes() != text.encode("utf-8"):
-            target.write_bytes(text.encode("utf-8"))
-            changed.append(target)
-    for extra in _notebooks_in(notebooks):
-        if extra.name not in expected:
-            extra.unlink()
-            changed.append(extra)
-    return changed
+    changed = [notebooks / name for name, data in expected.items() if not _holds(notebooks / name, data)]
+    for target in changed:
+        target.write_bytes(expected[target.name])
+    extras = [extra for extra in _notebooks_in(notebooks) if extra.name not in expected]
+    for extra in extras:
+        extra.unlink()
+    return changed + extras
 
 
 def check(solutions: Path, notebooks: Path) -> list[str]:
     """What differs between `notebooks` and what `build` would write there, one problem per notebook."""
-    expected = {path.name: render(path) for path in _notebooks_in(solutions)}
+    expected = _learner_copies(solutions)
     problems = []
-    for name, text in expected.items():
+    for name, data in expected.items():
         target = notebooks / name
         if not target.exists():
             problems.append(f"{_show(target)} is missing")
-        elif target.read_bytes() != text.encode("utf-8"):
-            why = _first_difference(text, target.read_bytes())
+        elif not _holds(target, data):
+            why = _first_difference(data, target.read_bytes())
             problems.append(f"{_show(target)} is not what {_show(solutions / name)} generates ({why})")
     problems += [
         f"{_show(extra)} has no solution notebook {_show(solutions / extra.name)}"
@@ -212,12 +198,20 @@ def check(solutions: Path, notebooks: Path) -> list[str]:
     return problems
 
 
-def _first_difference(expected_text: str, actual: bytes) -> str:
+def _learner_copies(solutions: Path) -> dict[str, bytes]:
+    return {path.name: render(path).encode("utf-8") for path in _notebooks_in(solutions)}
+
+
+def _holds(path: Path, data: bytes) -> bool:
+    return path.exists() and path.read_bytes() == data
+
+
+def _first_difference(expected: bytes, actual: bytes) -> str:
     try:
         found = json.loads(actual)
     except ValueError:
         return "it is not valid notebook JSON"
-    wanted = json.loads(expected_text)
+    wanted = json.loads(expected)
     found_cells = found.get("cells", []) if isinstance(found, dict) else []
     for index, (want, got) in enumerate(zip(wanted["cells"], found_cells)):
         if want != got:
@@ -259,21 +253,22 @@ def grade_notebook(path: Path, timeout: int = 600) -> list[GradeRow]:
     """Execute the notebook at `path` in replay mode and return one row per exercise it checks."""
     from nbclient import NotebookClient
 
-    shown, failure, lines = _show(path), "", []
+    shown, failure = _show(path), ""
+    try:
+        notebook = nbformat.read(path, as_version=4)
+    except Exception as error:
+        return [GradeRow(shown, "-", "failed", _one_line(f"cannot read it: {type(error).__name__}: {error}")[:300])]
+    client = NotebookClient(
+        notebook, kernel_name="python3", timeout=timeout, allow_errors=True,
+        extra_arguments=["--IPKernelApp.log_level=ERROR"], resources={"metadata": {"path": str(path.parent.resolve())}},
+    )
     with tempfile.TemporaryDirectory() as folder:
         report = Path(folder) / "report.jsonl"
         environment = {**os.environ, "LABS_MODE": "replay", "LABS_REPLAY_SPEED": "0", REPORT_VARIABLE: str(report)}
         try:
-            notebook = nbformat.read(path, as_version=4)
-            client = NotebookClient(
-                notebook, kernel_name="python3", timeout=timeout, allow_errors=True,
-                extra_arguments=["--IPKernelApp.log_level=ERROR"],
-                resources={"metadata": {"path": str(path.parent.resolve())}},
-            )
             client.execute(env=environment)
         except Exception as error:
             failure = _one_line(f"the notebook stopped: {type(error).__name__}: {error}")[:300]
-            notebook = locals().get("notebook") or new_notebook()
         lines = report.read_text(encoding="utf-8").splitlines() if report.exists() else []
     reported = {record["exercise"]: record for record in map(json.loads, lines)}
     checked = [_check_ids(cell) for cell in notebook.cells if cell.cell_type == "code"]
@@ -314,7 +309,8 @@ def _print_table(rows: Sequence[GradeRow], notebook_count: int) -> None:
     for row in rows:
         table.add_row(row.notebook, row.exercise, f"[{styles[row.status]}]{row.status.replace('_', ' ')}", row.hint)
     passed = sum(row.status == "passed" for row in rows)
-    Console().print(table, f"{passed} of {len(rows)} exercises passed, in {notebook_count} notebooks.")
+    notebooks = f"{notebook_count} notebook{'' if notebook_count == 1 else 's'}"
+    Console().print(table, f"{passed} of {len(rows)} exercises passed, in {notebooks}.")
 
 
 # Command line

@@ -9,6 +9,8 @@ in, `handle = display(..., display_id=True)` then `handle.update(...)`, or a `cl
 loop, would fail strict `--nbval` on every run. This plugin replays those two messages onto the
 outputs nbval is collecting, within the cell that sent them; a display updated from a later cell
 is not followed (nbval has already compared the earlier cell), so update a display in its own cell.
+What no plugin can fix: output written by a background thread after its cell has finished (a server's
+access log, say) lands in whichever cell is running then, or nowhere; keep such threads silent.
 
 Load it from the repository root with `python -m pytest -p tests.nbval_support ...`.
 """

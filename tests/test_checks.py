@@ -24,7 +24,8 @@ def registry(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
     @exercise("99.1")
     def check_total_tokens(total_tokens):  # type: ignore[no-untyped-def]
-        yield Case("two chunks", lambda: total_tokens([{"tokens": 3}, {"tokens": 4}]), expected=7, hint="add every chunk")
+        two_chunks = [{"tokens": 3}, {"tokens": 4}]
+        yield Case("two chunks", lambda: total_tokens(two_chunks), expected=7, hint="add every chunk")
         yield Case("no chunks", lambda: total_tokens([]), expected=0, hint="start from 0")
 
     yield
@@ -89,8 +90,12 @@ def test_verify_reports_the_assertion_message() -> None:
         if text != "Hello":  # not an assert: pytest would rewrite its message
             raise AssertionError(f"the text should be 'Hello', not {text!r}")
 
-    exercise("99.3")(lambda join: [Case("joins deltas", lambda: join(["He", "llo"]), verify=verify, hint="use ''.join")])
-    assert check("99.3", lambda parts: " ".join(parts)).hint == "the text should be 'Hello', not 'He llo'. Hint: use ''.join"
+    @exercise("99.3")
+    def check_join(join):  # type: ignore[no-untyped-def]
+        return [Case("joins deltas", lambda: join(["He", "llo"]), verify=verify, hint="use ''.join")]
+
+    result = check("99.3", lambda parts: " ".join(parts))
+    assert result.hint == "the text should be 'Hello', not 'He llo'. Hint: use ''.join"
     assert check("99.3", "".join).status == "passed"
 
 
