@@ -60,11 +60,12 @@ def chat_tool_round() -> None:
 async def agents_text() -> None:
     from agents import Agent, Runner
 
-    clients.configure_agents_sdk()
+    client = clients.configure_agents_sdk()
     agent = Agent(name="Narrator", instructions="Answer in one short sentence.", model=clients.model())
     result = Runner.run_streamed(agent, "Describe a sunrise over the sea.")
     async for _ in result.stream_events():
         pass
+    await client.close()
 
 
 async def agents_tool() -> None:
@@ -75,11 +76,12 @@ async def agents_tool() -> None:
         """Roll a die with the given number of sides."""
         return 14
 
-    clients.configure_agents_sdk()
+    client = clients.configure_agents_sdk()
     agent = Agent(name="Game master", instructions="Use the tools to play.", tools=[roll_die], model=clients.model())
     result = Runner.run_streamed(agent, "Roll a d20 for my attack.")
     async for _ in result.stream_events():
         pass
+    await client.close()
 
 
 async def sk_text() -> None:
@@ -91,6 +93,7 @@ async def sk_text() -> None:
     history.add_user_message("Name three things to pack for a day hike.")
     async for _ in service.get_streaming_chat_message_content(chat_history=history, settings=OpenAIChatPromptExecutionSettings()):
         pass
+    await service.client.close()
 
 
 async def sk_function() -> None:
@@ -114,6 +117,7 @@ async def sk_function() -> None:
     history.add_user_message("Is it a good day for a picnic in Lisbon?")
     async for _ in service.get_streaming_chat_message_content(chat_history=history, settings=settings, kernel=kernel):
         pass
+    await service.client.close()
 
 
 SCENARIOS = [
