@@ -43,9 +43,10 @@ class FixtureError(ValueError):
 @dataclass
 class RecordedEvent:
     t: float
-    data: str
+    data: str = ""
     event: str | None = None
     id: str | None = None
+    raw: str | None = None  # bytes sent verbatim instead of a framed event (a malformed line, for fault fixtures)
 
     def json(self) -> Any:
         """The data parsed as JSON, or None for sentinels such as `[DONE]`."""
@@ -74,6 +75,7 @@ class RecordedResponse:
     body: Any = None
     events: list[RecordedEvent] | None = None
     fault: dict[str, Any] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
 
     @property
     def duration(self) -> float:
@@ -103,11 +105,16 @@ class Cassette:
 
 
 def _event_from_yaml(raw: dict[str, Any]) -> RecordedEvent:
+    if "raw" in raw:
+        return RecordedEvent(t=float(raw["t"]), raw=str(raw["raw"]))
     return RecordedEvent(t=float(raw["t"]), data=str(raw["data"]), event=raw.get("event"), id=raw.get("id"))
 
 
 def _event_to_yaml(event: RecordedEvent) -> dict[str, Any]:
     out: dict[str, Any] = {"t": round(event.t, 4)}
+    if event.raw is not None:
+        out["raw"] = event.raw
+        return out
     if event.event is not None:
         out["event"] = event.event
     if event.id is not None:
@@ -146,6 +153,7 @@ def load_cassette(path: Path, name: str | None = None) -> Cassette:
                         body=resp.get("body"),
                         events=[_event_from_yaml(e) for e in events] if events is not None else None,
                         fault=resp.get("fault"),
+                        headers={str(k).lower(): str(v) for k, v in (resp.get("headers") or {}).items()},
                     ),
                     note=item.get("note", ""),
                 )
@@ -192,6 +200,8 @@ def dump_cassette(cassette: Cassette, path: Path) -> None:
     items = []
     for inter in cassette.interactions:
         resp: dict[str, Any] = {"status": inter.response.status, "content_type": inter.response.content_type}
+        if inter.response.headers:
+            resp["headers"] = inter.response.headers
         if inter.response.events is not None:
             resp["events"] = [_event_to_yaml(e) for e in inter.response.events]
         else:

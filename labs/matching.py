@@ -144,8 +144,8 @@ class MatchingLibrary:
                 for i in range(len(c.interactions))
                 if self._keys[(c.name, i)] == key
             ]
-            if streamed:  # a recorded JSON body cannot answer a streamed request; a recorded stream can answer both
-                candidates = [m for m in candidates if m.interaction.response.events is not None]
+            if streamed:  # a recorded JSON body cannot answer a streamed request (an error can); a stream answers both
+                candidates = [m for m in candidates if m.interaction.response.events is not None or m.interaction.response.status >= 400]
             if not candidates:
                 raise ReplayMiss(self._explain(surface, method, path, key))
             chosen = self._prefer(candidates, streamed)
@@ -159,7 +159,8 @@ class MatchingLibrary:
         recency = {name: rank for rank, name in enumerate(self._recent)}
 
         def rank(m: Match) -> tuple[int, int, int]:
-            same_kind = (m.interaction.response.events is not None) == streamed
+            response = m.interaction.response
+            same_kind = (response.events is not None or response.status >= 400) == streamed
             if self._cursor.get(m.cassette.name) == m.index:
                 tier = 0
             elif m.index == 0:

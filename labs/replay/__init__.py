@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import re
 import threading
@@ -52,9 +53,23 @@ from ..serving import LoopbackServer
 from ..sse import SSEEvent, SSEParser, encode_event
 from ..surfaces import error_body, final_object, split_route, starts_conversation
 
-__all__ = ["AZURE_PROJECT", "ReplayServer", "default_server", "replay_speed"]
+__all__ = ["AZURE_PROJECT", "DroppedConnection", "ReplayServer", "default_server", "replay_speed"]
 
 AZURE_PROJECT = "replay"
+
+
+class DroppedConnection(Exception):
+    """Raised inside a streamed response to cut the connection mid-body, as a network failure would."""
+
+
+class _QuietDrops(logging.Filter):
+    """uvicorn logs an exception that ends a response; a fault we enacted on purpose is not one to report."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], DroppedConnection))
+
+
+logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
 _HOP_HEADERS = {"host", "content-length", "connection", "accept-encoding", "transfer-encoding", "keep-alive"}
 
 
@@ -220,7 +235,9 @@ class ReplayServer:
             return JSONResponse(error_body(surface, str(miss), "replay_miss"), status_code=404)
         response = match.interaction.response
         if response.events is not None and isinstance(body, dict) and body.get("stream"):
-            return StreamingResponse(self._play(response.events, arrived), status_code=response.status, media_type=response.content_type)
+            return StreamingResponse(
+                self._play(response, arrived), status_code=response.status, media_type=response.content_type, headers=response.headers
+            )
         if response.events is not None:
             try:
                 final: Any = final_object(surface, path, response.events)
@@ -228,11 +245,11 @@ class ReplayServer:
                 message = f"{match.cassette.where} holds a stream that cannot be served without stream=true: {exc}."
                 return JSONResponse(error_body(surface, message, "replay_fixture"), status_code=400)
             await self._wait(arrived, response.duration)
-            return JSONResponse(final, status_code=response.status)
+            return JSONResponse(final, status_code=response.status, headers=response.headers)
         await self._wait(arrived, response.t)
         if isinstance(response.body, (dict, list)):
-            return JSONResponse(response.body, status_code=response.status)
-        return Response(response.body or b"", status_code=response.status, media_type=response.content_type)
+            return JSONResponse(response.body, status_code=response.status, headers=response.headers)
+        return Response(response.body or b"", status_code=response.status, media_type=response.content_type, headers=response.headers)
 
     async def _wait(self, arrived: float, offset: float) -> None:
         if self.speed > 0:
@@ -240,10 +257,19 @@ class ReplayServer:
             if delay > 0:
                 await asyncio.sleep(delay)
 
-    async def _play(self, events: list[RecordedEvent], arrived: float) -> AsyncIterator[bytes]:
-        for event in events:
+    async def _play(self, response: RecordedResponse, arrived: float) -> AsyncIterator[bytes]:
+        """Send each event at its time; enact the fixture's fault (a dropped connection, a stall) on the wire."""
+        fault = response.fault or {}
+        for index, event in enumerate(response.events or []):
+            if index == fault.get("drop_after"):
+                raise DroppedConnection(f"fault: connection dropped after {index} events")
+            if index == fault.get("stall_after"):
+                await asyncio.sleep(float(fault.get("stall_seconds", 30)))  # real seconds, whatever the speed
             await self._wait(arrived, event.t)
-            yield encode_event(SSEEvent(data=event.data, event=event.event, id=event.id))
+            if event.raw is not None:
+                yield event.raw.encode("utf-8")
+            else:
+                yield encode_event(SSEEvent(data=event.data, event=event.event, id=event.id))
 
     # -- record mode -----------------------------------------------------------------------------
 
@@ -261,6 +287,8 @@ class ReplayServer:
         upstream_response = await self._http.send(sent, stream=True)
         content_type = upstream_response.headers.get("content-type", "application/json")
         recorded = RecordedResponse(status=upstream_response.status_code, content_type=content_type.split(";")[0].strip())
+        if "retry-after" in upstream_response.headers:  # the one response header worth keeping; never auth or cookies
+            recorded.headers["retry-after"] = upstream_response.headers["retry-after"]
         interaction = Interaction(RecordedRequest(method=request.method, path=path, body=body), recorded)
         if "text/event-stream" in content_type:
             recorded.events = []

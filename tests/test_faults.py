@@ -1,0 +1,96 @@
+"""Faults a fixture can describe are enacted on the real connection, and the real SDK sees them."""
+
+from __future__ import annotations
+
+import copy
+import time
+from pathlib import Path
+
+import httpx2
+import openai
+import pytest
+
+from labs.cassette import Cassette, Interaction, RecordedEvent, RecordedResponse, dump_cassette, load_cassette
+from labs.config import FIXTURES_DIR
+from labs.replay import ReplayServer
+
+BASE = load_cassette(FIXTURES_DIR / "sdk_smoke/chat_text.yaml")
+REQUEST = BASE.interactions[0].request
+
+
+def serve(tmp_path: Path, *responses: RecordedResponse) -> ReplayServer:
+    interactions = [Interaction(copy.deepcopy(REQUEST), response) for response in responses]
+    dump_cassette(Cassette("faulty", "openai", "a fault for a test", interactions), tmp_path / "faults" / "faulty.yaml")
+    return ReplayServer(fixture_dirs=(tmp_path,), speed=0)
+
+
+def streamed(fault: dict | None = None, events: list[RecordedEvent] | None = None) -> RecordedResponse:
+    return RecordedResponse(content_type="text/event-stream", events=events or copy.deepcopy(BASE.interactions[0].response.events), fault=fault)
+
+
+def read_text(server: ReplayServer, **client_options) -> tuple[str, BaseException | None]:
+    client = openai.OpenAI(base_url=server.openai_base_url, api_key="x", **client_options)
+    text, error = "", None
+    try:
+        for chunk in client.chat.completions.create(**REQUEST.body):
+            text += (chunk.choices[0].delta.content or "") if chunk.choices else ""
+    except Exception as exc:  # the test inspects which exception the SDK raised
+        error = exc
+    return text, error
+
+
+def test_a_dropped_connection_cuts_the_stream_and_leaves_the_text_received(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    with serve(tmp_path, streamed(fault={"drop_after": 6})) as server:
+        text, error = read_text(server, max_retries=0)
+    full = "".join((e.json()["choices"][0]["delta"].get("content") or "") for e in BASE.interactions[0].response.events[:6] if isinstance(e.json(), dict))
+    assert isinstance(error, (httpx2.RemoteProtocolError, openai.APIConnectionError)), repr(error)
+    assert text == full and text
+    assert "DroppedConnection" not in capfd.readouterr().err  # a fault enacted on purpose prints no traceback
+
+
+def test_429_with_retry_after_is_retried_by_the_sdk(tmp_path: Path) -> None:
+    limited = RecordedResponse(status=429, body={"error": {"message": "Rate limit reached", "type": "requests", "code": "rate_limit_exceeded"}}, headers={"retry-after": "1"})
+    with serve(tmp_path, limited, streamed()) as server:
+        started = time.perf_counter()
+        text, error = read_text(server, max_retries=2)
+        waited = time.perf_counter() - started
+        assert error is None and text
+        assert waited >= 0.9  # the SDK honoured Retry-After
+    with serve(tmp_path, limited, streamed()) as server:
+        _, error = read_text(server, max_retries=0)
+        assert isinstance(error, openai.RateLimitError) and "Rate limit" in str(error)
+
+
+def test_500_then_success(tmp_path: Path) -> None:
+    failing = RecordedResponse(status=500, body={"error": {"message": "The server had an error", "type": "server_error"}})
+    with serve(tmp_path, failing, streamed()) as server:
+        text, error = read_text(server, max_retries=1)
+    assert error is None and text
+
+
+def test_a_stall_longer_than_the_timeout_times_out(tmp_path: Path) -> None:
+    with serve(tmp_path, streamed(fault={"stall_after": 3, "stall_seconds": 3})) as server:
+        started = time.perf_counter()
+        text, error = read_text(server, max_retries=0, timeout=0.5)
+        assert time.perf_counter() - started < 2.5
+    assert isinstance(error, (httpx2.ReadTimeout, openai.APITimeoutError)), repr(error)
+    assert text  # what arrived before the stall is kept
+
+
+def test_a_malformed_line_reaches_the_sdk_as_is(tmp_path: Path) -> None:
+    events = copy.deepcopy(BASE.interactions[0].response.events)
+    events.insert(4, RecordedEvent(t=events[3].t, raw='data: {"id": "chatcmpl-broken", "choices": [\n\n'))
+    with serve(tmp_path, streamed(events=events)) as server:
+        text, error = read_text(server, max_retries=0)
+    assert error is not None and "Expecting" in str(error)  # json.JSONDecodeError from the SDK's sse.json()
+    assert text
+
+
+def test_faults_survive_a_round_trip_through_the_file(tmp_path: Path) -> None:
+    response = streamed(fault={"drop_after": 2})
+    response.headers = {"retry-after": "2"}
+    response.events.insert(1, RecordedEvent(t=0.5, raw="data: nope\n\n"))
+    path = tmp_path / "x.yaml"
+    dump_cassette(Cassette("x", "openai", "round trip", [Interaction(REQUEST, response)]), path)
+    loaded = load_cassette(path).interactions[0].response
+    assert loaded.fault == {"drop_after": 2} and loaded.headers == {"retry-after": "2"} and loaded.events[1].raw == "data: nope\n\n"
