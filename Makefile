@@ -9,7 +9,8 @@ STAMP := $(VENV)/.installed
 TEST_ENV := LABS_MODE=replay LABS_REPLAY_SPEED=0
 NBVAL := --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-current-env -p tests.nbval_support
 # Without a display, JupyterLab prints its URL instead of opening a browser.
-LAB_FLAGS ?= $(if $(or $(DISPLAY),$(WAYLAND_DISPLAY),$(filter Darwin,$(shell uname -s))),,--no-browser)
+# JupyterLab refuses to run as root unless told; containers often are root.
+LAB_FLAGS ?= $(if $(or $(DISPLAY),$(WAYLAND_DISPLAY),$(filter Darwin,$(shell uname -s))),,--no-browser) $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .PHONY: setup lab test test-unit test-notebooks grade notebooks check clean
 
