@@ -36,6 +36,10 @@ FORMAT_VERSION = 1
 Surface = Literal["openai", "azure"]
 
 
+# libyaml's loader when PyYAML was built with it: every kernel loads every fixture, and it is 6x faster.
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 class FixtureError(ValueError):
     """A fixture file that cannot be read; the message names the file and what is wrong."""
 
@@ -127,7 +131,7 @@ def load_cassette(path: Path, name: str | None = None) -> Cassette:
     """Read one fixture file; any problem is a FixtureError naming the file."""
     where = display_path(path)
     try:
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        raw = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_SafeLoader)
     except (OSError, yaml.YAMLError) as exc:
         raise FixtureError(f"{where}: not readable YAML ({exc})") from exc
     if not isinstance(raw, dict):
