@@ -52,6 +52,8 @@ def _normalise(value: Any, parent_key: str = "") -> Any:
         for key, item in value.items():
             if key in _IGNORED_KEYS:
                 continue
+            if parent_key == "tool_outputs" and key == "type" and item == "function_call_output":
+                continue  # azure's ToolOutput model sends it, plain dicts (the automatic path) do not
             if is_tool_message and key in ("content", "output"):
                 out[key] = _TOOL_OUTPUT
             elif parent_key == "tool_outputs" and key == "output":
