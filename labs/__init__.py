@@ -16,6 +16,7 @@ from .clients import (
 )
 from .checks import check
 from .config import ConfigError, MissingCredentialError, settings
+from .randomness import replay_random
 from .replay import default_server as replay_server
 from .replay import replay_speed
 
@@ -30,6 +31,7 @@ __all__ = [
     "configure_agents_sdk",
     "model",
     "openai_client",
+    "replay_random",
     "replay_server",
     "replay_speed",
     "settings",
