@@ -1,0 +1,97 @@
+"""LiveMarkdown: redraws at most once per interval plus once at the end, and counts what it sent."""
+
+from __future__ import annotations
+
+import pytest
+
+from labs.display import CURSOR, LiveMarkdown, notebook_target
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Screen:
+    """A display target that keeps every redraw."""
+
+    def __init__(self) -> None:
+        self.frames: list[str] = []
+
+    def draw(self, markdown: str) -> None:
+        self.frames.append(markdown)
+
+
+def live(interval: float = 0.1) -> tuple[LiveMarkdown, Screen, Clock]:
+    screen, clock = Screen(), Clock()
+    return LiveMarkdown(interval=interval, target=screen, clock=clock), screen, clock
+
+
+def test_first_piece_shows_at_once_then_at_most_one_redraw_per_interval() -> None:
+    view, screen, clock = live()
+    for step in range(30):  # a piece every 10 ms for 0.3 s
+        clock.now = step * 0.01
+        view.append(f"w{step} ")
+    assert screen.frames[0] == "w0 " + CURSOR
+    assert len(screen.frames) == 3  # at 0.0, 0.1 and 0.2 s
+    assert all(frame.endswith(CURSOR) for frame in screen.frames)
+
+
+def test_close_shows_the_whole_text_without_the_cursor_once() -> None:
+    view, screen, clock = live()
+    view.append("**Hello**")
+    clock.now = 0.01
+    view.append(", world")
+    assert view.close() == "**Hello**, world"
+    assert screen.frames == ["**Hello**" + CURSOR, "**Hello**, world"]
+    view.close()
+    assert len(screen.frames) == 2 and view.updates == 2
+    assert view.sent_chars == sum(len(frame) for frame in screen.frames)
+
+
+def test_interval_zero_redraws_on_every_piece() -> None:
+    view, screen, _ = live(interval=0)
+    for piece in ["a", "b", "c"]:
+        view.append(piece)
+    view.close()
+    assert screen.frames == ["a" + CURSOR, "ab" + CURSOR, "abc" + CURSOR, "abc"]
+
+
+def test_empty_pieces_are_ignored_and_an_empty_answer_draws_nothing() -> None:
+    view, screen, _ = live()
+    view.append("")
+    assert view.close() == "" and screen.frames == [] and view.appends == 0
+
+
+def test_the_context_manager_shows_the_text_even_when_the_stream_fails() -> None:
+    screen, clock = Screen(), Clock()
+    with pytest.raises(ConnectionError):
+        with LiveMarkdown(target=screen, clock=clock) as view:
+            view.append("partial")
+            clock.now = 0.05
+            view.append(" answer")
+            raise ConnectionError("stream dropped")
+    assert screen.frames[-1] == "partial answer"
+
+
+def test_a_closed_view_refuses_more_text() -> None:
+    view, _, _ = live()
+    view.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        view.append("late")
+
+
+def test_a_negative_interval_is_refused() -> None:
+    with pytest.raises(ValueError, match="interval"):
+        LiveMarkdown(interval=-1, target=Screen())
+
+
+def test_outside_a_kernel_it_prints_only_what_is_new(capsys: pytest.CaptureFixture[str]) -> None:
+    target = notebook_target()
+    with LiveMarkdown(target=target, interval=0) as view:
+        for piece in ["Two", "-day", " checklist"]:
+            view.append(piece)
+    assert capsys.readouterr().out == "Two-day checklist"
