@@ -256,6 +256,10 @@ class ReplayServer:
             delay = arrived + offset / self.speed - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
+                return
+        # Yield to the loop once per event even when it is already due, so a client that went away is noticed
+        # (and the response cancelled) before the next send, instead of asyncio logging failed sends.
+        await asyncio.sleep(0)
 
     async def _play(self, response: RecordedResponse, arrived: float) -> AsyncIterator[bytes]:
         """Send each event at its time; enact the fixture's fault (a dropped connection, a stall) on the wire."""

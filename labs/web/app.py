@@ -1,0 +1,253 @@
+"""The chat web app: a page, and an SSE endpoint relaying a backend's typed events to the browser.
+
+The course material ends each chapter with "now put it on the web", and each version gets the relay
+wrong in one way: it buffers the whole answer before sending anything, drops deltas to send "every few
+words", or writes `data: {chunk}` so a chunk holding a newline ends its event early. This relay:
+
+- sends each event the moment the backend yields it (an async generator, nothing collected first);
+- sends every delta, so the `text_delta`s concatenate to `final_response`;
+- frames every event with sse-starlette: a name, an `id:`, one `data:` line of JSON, and a comment
+  ping while the model is quiet, so proxies keep an idle connection open;
+- stops the upstream stream as soon as the browser goes away: sse-starlette cancels the generator on
+  disconnect, and each backend's `async with` closes the SDK's HTTP response and client.
+
+`StreamRegistry` counts the streams in flight and how each ended, so a test (or the notebook) can wait
+for a cancelled stream to be cleaned up instead of sleeping.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from contextlib import aclosing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import FastAPI, Query, Request
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, StringConstraints
+from sse_starlette import EventSourceResponse, JSONServerSentEvent
+from starlette.applications import Starlette
+
+from ..config import settings
+from ..replay import default_server
+from ..serving import LoopbackServer
+from .backends import Backend, BackendName, default_backends
+from .events import SEPARATOR, Error, ResponseComplete, SessionUpdate, TypingStart, WebEvent, encode
+
+__all__ = [
+    "MAX_MESSAGE_CHARS",
+    "ChatRequest",
+    "Outcome",
+    "StreamRecord",
+    "StreamRegistry",
+    "WebServer",
+    "create_app",
+    "error_code",
+    "main",
+    "relay",
+    "serve",
+]
+
+MAX_MESSAGE_CHARS = 4000
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+Outcome = Literal["streaming", "completed", "failed", "cancelled"]
+
+
+class ChatRequest(BaseModel):
+    """What the browser asks: the same fields in the query string (GET) or a JSON body (POST)."""
+
+    message: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_MESSAGE_CHARS)]
+    backend: BackendName = "chat"
+
+
+@dataclass
+class StreamRecord:
+    """One stream the app served: who answered, how many events went out, and how it ended."""
+
+    session_id: str
+    backend: str
+    message: str
+    started: float = field(default_factory=time.monotonic)
+    events_sent: int = 0
+    outcome: Outcome = "streaming"
+    framed_at: list[float] = field(default_factory=list)  # time.perf_counter() as each event was framed
+
+
+class StreamRegistry:
+    """The streams in flight and the last ones finished, safe to read from another thread."""
+
+    def __init__(self, keep: int = 500) -> None:
+        self._changed = threading.Condition()
+        self.active: dict[str, StreamRecord] = {}
+        self.finished: list[StreamRecord] = []
+        self._keep = keep
+
+    def open(self, backend: str, message: str) -> StreamRecord:
+        record = StreamRecord(str(uuid.uuid4()), backend, message)
+        with self._changed:
+            self.active[record.session_id] = record
+        return record
+
+    def close(self, record: StreamRecord, outcome: Outcome) -> None:
+        with self._changed:
+            record.outcome = outcome
+            self.active.pop(record.session_id, None)
+            self.finished = [*self.finished, record][-self._keep :]
+            self._changed.notify_all()
+
+    def wait_idle(self, timeout: float = 10) -> bool:
+        """Block until no stream is in flight (every generator has run its cleanup); False on timeout."""
+        with self._changed:
+            return self._changed.wait_for(lambda: not self.active, timeout)
+
+
+def error_code(exc: BaseException) -> str:
+    """A machine-readable code: the service's own (`replay_miss`, `rate_limit_exceeded`...) when it sent one."""
+    code = getattr(exc, "code", None)
+    if isinstance(code, str) and code:
+        return code
+    error = getattr(exc, "error", None)
+    code = getattr(error, "code", None)
+    return code if isinstance(code, str) and code else type(exc).__name__
+
+
+async def relay(backend: Backend, message: str, registry: StreamRegistry) -> AsyncIterator[JSONServerSentEvent]:
+    """The backend's events as framed SSE events, each sent as soon as it exists, bracketed by bookkeeping."""
+    record = registry.open(backend.name, message)
+    outcome: Outcome = "cancelled"  # unless the stream gets to its end
+
+    def framed(event: WebEvent) -> JSONServerSentEvent:
+        record.events_sent += 1
+        record.framed_at.append(time.perf_counter())
+        return encode(event, record.events_sent)
+
+    try:
+        yield framed(SessionUpdate(record.session_id, backend.name, settings().mode))
+        yield framed(TypingStart(backend.name))
+        pieces: list[str] = []
+        first_text: float | None = None
+        try:
+            async with aclosing(backend.stream(message)) as events:
+                async for event in events:
+                    if event.type == "text_delta":
+                        if not event.delta:
+                            continue
+                        first_text = first_text or time.monotonic()
+                        pieces.append(event.delta)
+                    yield framed(event)
+                    # An SDK hands over a burst of buffered chunks without awaiting any I/O; let the loop run
+                    # between events so a closed connection is noticed before the next write, not after the burst.
+                    await asyncio.sleep(0)
+        except Exception as exc:  # the SDK's own errors: tell the page, then end the stream
+            outcome = "failed"
+            yield framed(Error(" ".join(f"{type(exc).__name__}: {exc}".split()), error_code(exc)))
+            return
+        text = "".join(pieces)
+        ttft = None if first_text is None else round((first_text - record.started) * 1000, 1)
+        yield framed(ResponseComplete(text, len(text.split()), len(text), ttft))
+        outcome = "completed"
+    finally:
+        registry.close(record, outcome)
+
+
+def create_app(backends: Mapping[str, Backend] | None = None, *, ping_seconds: float = 15) -> FastAPI:
+    """The app: `/` (the page), `/chat/stream` (GET or POST, SSE) and `/chat/prompts` (recorded prompts)."""
+    app = FastAPI(title="Streaming chat", docs_url="/docs", redoc_url=None)
+    app.state.backends = dict(backends) if backends is not None else default_backends()
+    app.state.streams = StreamRegistry()
+
+    def stream(request: Request, chat: ChatRequest) -> Response:
+        if request.headers.get("last-event-id") is not None:
+            # EventSource reconnects after a dropped connection, naming the last id it saw. This app keeps
+            # no finished streams to resume from, and re-asking would duplicate the answer: 204 tells
+            # EventSource to stop (the page closes it itself after response_complete and error).
+            return Response(status_code=204)
+        backend = app.state.backends.get(chat.backend)
+        if backend is None:
+            return _unprocessable("backend", f"this app does not serve the {chat.backend!r} backend; it serves {', '.join(app.state.backends)}")
+        return EventSourceResponse(
+            relay(backend, chat.message, app.state.streams),
+            headers={"Cache-Control": "no-cache"},
+            ping=ping_seconds,
+            sep=SEPARATOR,
+        )
+
+    @app.get("/chat/stream")
+    async def stream_get(request: Request, chat: Annotated[ChatRequest, Query()]) -> Response:
+        return stream(request, chat)
+
+    @app.post("/chat/stream")
+    async def stream_post(request: Request, chat: ChatRequest) -> Response:
+        return stream(request, chat)
+
+    @app.get("/chat/prompts")
+    async def prompts(backend: BackendName = "chat") -> dict[str, Any]:
+        served = app.state.backends.get(backend)
+        mode = settings().mode
+        found: list[str] = []
+        if served is not None and mode == "replay":
+            for cassette in sorted(default_server().library.cassettes, key=lambda c: c.name):
+                prompt = served.prompt_in(cassette)
+                if prompt and prompt not in found:
+                    found.append(prompt)
+        return {"backend": backend, "title": getattr(served, "title", backend), "mode": mode, "prompts": found, "max_message_chars": MAX_MESSAGE_CHARS}
+
+    @app.get("/", include_in_schema=False)
+    async def page() -> FileResponse:
+        return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app
+
+
+def _unprocessable(field_name: str, reason: str) -> Response:
+    """A 422 shaped like FastAPI's own validation errors, so clients read one format."""
+    return JSONResponse({"detail": [{"loc": ["query", field_name], "msg": reason, "type": "value_error"}]}, status_code=422)
+
+
+class WebServer(LoopbackServer):
+    """An app (this one, or any ASGI app) served by uvicorn on loopback in a background thread."""
+
+    def __init__(self, app: Starlette, host: str = "127.0.0.1", port: int = 0) -> None:
+        super().__init__(app, host, port, name="labs-web")
+
+    @property
+    def streams(self) -> StreamRegistry:
+        registry: StreamRegistry = self.app.state.streams
+        return registry
+
+    def __enter__(self) -> WebServer:
+        if self._thread is None:  # `with serve() as server:` has started it already
+            self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def serve(app: FastAPI | None = None, *, host: str = "127.0.0.1", port: int = 0) -> WebServer:
+    """Start the app (or `app`) on `host:port` in the background; port 0 picks a free one."""
+    server = WebServer(app or create_app(), host, port)
+    server.start()
+    return server
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m labs.web", description="Serve the streaming chat page.")
+    parser.add_argument("--port", type=int, default=8000, help="port to bind (default: 8000; 0 for a free one)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
+    args = parser.parse_args(argv)
+    server = WebServer(create_app(), args.host, args.port)
+    try:
+        server.bind()
+    except OSError as exc:
+        raise SystemExit(f"error: cannot listen on {args.host}:{args.port} ({exc.strerror}); try --port 0 for a free port") from None
+    print(f"Streaming chat on {server.url}  ({settings().mode} mode; Ctrl-C to stop)", flush=True)
+    server.run_forever()
