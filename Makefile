@@ -12,7 +12,7 @@ NBVAL := --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-current-env -p t
 # JupyterLab refuses to run as root unless told; containers often are root.
 LAB_FLAGS ?= $(if $(or $(DISPLAY),$(WAYLAND_DISPLAY),$(filter Darwin,$(shell uname -s))),,--no-browser) $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: setup lab test test-unit test-notebooks grade notebooks check clean
+.PHONY: setup lab test test-unit test-notebooks grade notebooks check bench clean
 
 setup: $(STAMP)
 
@@ -44,6 +44,10 @@ notebooks: setup
 
 grade: setup
 	$(BIN)/python -m labs.workbook grade notebooks
+
+# Benchmarks (not part of make test): prints a table, then one JSON line. About 6 minutes.
+bench: setup
+	$(TEST_ENV) $(BIN)/python -m labs.bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -309,7 +309,7 @@ class ReplayServer:
         except ValueError:
             recorded.body = data.decode("utf-8", errors="replace")
         self.recorder.add(surface, interaction)
-        return Response(data, status_code=upstream_response.status_code, media_type=content_type)
+        return Response(data, status_code=upstream_response.status_code, media_type=content_type, headers=recorded.headers)
 
     async def _relay(
         self, upstream: httpx.Response, events: list[RecordedEvent], arrived: float, surface: Surface, interaction: Interaction

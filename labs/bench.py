@@ -1,0 +1,368 @@
+"""`python -m labs.bench` (`make bench`): how much the workbook's machinery costs, each figure a ratio to a floor
+measured in the same run, so machines of different speeds give comparable numbers.
+
+- P1: the notebook suite (nbval over solutions/ and notebooks/, as `make test` runs it) ÷ its floor: for
+  each notebook, a bare kernel start plus that notebook's import lines. What is left is our code.
+- P2: the real openai SDK reading a 2,000-chunk stream from the loopback replay server at speed 0 ÷ the
+  same bytes through an in-memory transport (`httpx2.MockTransport`): the cost of a real socket and server.
+- P3: replay timing at speed 1: the median and p95 of |actual gap − recorded gap| between chunks, and the
+  time-to-first-token error, as the SDK sees them.
+- P4: the SSE relay, measured by `python -m labs.web.bench` when that module exists ("not available" otherwise).
+- P5: rendering a 5,000-token answer in a kernel with `labs.display.LiveMarkdown` ÷ `print(..., flush=True)`
+  per token, measured at the client (until the kernel is idle and every message has arrived). The display
+  is paced at 50 tokens/s on its own clock, so it redraws as often as it would live; the loop runs flat out.
+
+Timings depend on the machine and on what else runs on it, so none of this is a test: `make test` does not
+run it, and tests/test_bench.py only smoke-runs each measurement with tiny sizes. The output is a table,
+then one JSON line (the last line) for machines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import copy
+import importlib.util
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from .cassette import Cassette, Interaction, RecordedEvent, RecordedRequest, RecordedResponse, dump_cassette, load_cassette
+from .config import FIXTURES_DIR, REPO_ROOT
+from .sse import SSEEvent, encode_event
+
+__all__ = ["import_lines", "main", "p1_notebook_suite", "p2_loopback_vs_memory", "p3_replay_timing", "p4_sse_relay", "p5_live_display", "synthetic_stream"]
+
+TEMPLATE_FIXTURE = "10_resilience_and_metrics/latency_long_answer"
+TIMING_FIXTURE = "10_resilience_and_metrics/latency_long_answer"
+REPLAY_ENV = {"LABS_MODE": "replay", "LABS_REPLAY_SPEED": "0"}
+NBVAL = ["--nbval-sanitize-with", "tests/nbval_sanitize.cfg", "--nbval-current-env", "-p", "tests.nbval_support"]
+
+
+def _median_time(run: Callable[[], object], repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+# -- P1 --------------------------------------------------------------------------------------------
+
+
+def import_lines(source: str) -> list[str]:
+    """The top-level import statements of a code cell (parenthesised ones whole), as source lines."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:  # IPython syntax (%magic, !shell): let IPython turn it into Python first
+        from IPython.core.inputtransformer2 import TransformerManager
+
+        try:
+            tree = ast.parse(TransformerManager().transform_cell(source))
+        except SyntaxError:
+            return []
+    return [ast.unparse(node) for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))]
+
+
+def _import_floor(notebook: Path) -> float:
+    """A fresh kernel that runs only the notebook's import lines, timed from start to shutdown."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(notebook, as_version=4)
+    imports = [line for cell in nb.cells if cell.cell_type == "code" for line in import_lines(cell.source)]
+    floor = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("\n".join(imports) or "pass")])
+    client = NotebookClient(floor, kernel_name="python3", timeout=300, allow_errors=True, resources={"metadata": {"path": str(notebook.parent)}})
+    started = time.perf_counter()
+    client.execute()
+    return time.perf_counter() - started
+
+
+def p1_notebook_suite(suites: Sequence[tuple[Path, str]] | None = None, repo: Path = REPO_ROOT) -> dict[str, Any]:
+    """nbval over each (folder, --nbval or --nbval-lax) ÷ the sum of each notebook's kernel start and imports."""
+    if suites is None:
+        suites = [(repo / "solutions", "--nbval"), (repo / "notebooks", "--nbval-lax")]
+    env = {**os.environ, **REPLAY_ENV}
+    suite_seconds, failed = 0.0, []
+    for folder, mode in suites:
+        started = time.perf_counter()
+        result = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-rf", "-p", "no:cacheprovider", *NBVAL, mode, str(folder)],
+            cwd=repo, env=env, capture_output=True, text=True, check=False,
+        )
+        suite_seconds += time.perf_counter() - started
+        failed += [line.split()[1] for line in result.stdout.splitlines() if line.startswith("FAILED ")]
+        if result.returncode != 0 and not failed:
+            failed.append(f"{Path(folder).name}: pytest exited {result.returncode}")
+    notebooks = [path for folder, _ in suites for path in sorted(Path(folder).glob("*.ipynb"))]
+    floor = sum(_import_floor(path) for path in notebooks)
+    figures: dict[str, Any] = {"ratio": suite_seconds / floor, "suite_s": suite_seconds, "floor_s": floor, "notebooks": len(notebooks), "suite_failed": len(failed)}
+    if failed:  # the time still counts; say which cells failed, as the suite would
+        figures["failed"] = [Path(name.split("::")[0]).name + "::" + name.split("::")[-1] for name in failed[:5]]
+    return figures
+
+
+# -- P2 --------------------------------------------------------------------------------------------
+
+
+def synthetic_stream(chunks: int, template: str = TEMPLATE_FIXTURE) -> Interaction:
+    """A recorded request whose stream has `chunks` text chunks, each a copy of a recorded chunk, plus role, finish and [DONE]."""
+    recorded = load_cassette(FIXTURES_DIR / f"{template}.yaml").interactions[0]
+    events = [e for e in recorded.response.events or [] if isinstance(e.json(), dict)]
+    role, text, finish = events[0], events[1], next(e for e in events if e.json()["choices"] and e.json()["choices"][0]["finish_reason"])
+    body = json.loads(text.data)
+    out = [RecordedEvent(t=0.0, data=role.data)]
+    for n in range(chunks):
+        body["choices"][0]["delta"]["content"] = f" word{n}"
+        out.append(RecordedEvent(t=0.0, data=json.dumps(body, separators=(",", ":"))))
+    out += [RecordedEvent(t=0.0, data=finish.data), RecordedEvent(t=0.0, data="[DONE]")]
+    request = RecordedRequest("POST", "/chat/completions", {"model": "gpt-4o-mini", "stream": True, "messages": [{"role": "user", "content": f"bench {chunks} chunks"}]})
+    return Interaction(request, RecordedResponse(content_type="text/event-stream", events=out))
+
+
+def p2_loopback_vs_memory(chunks: int = 2000, repeats: int = 5) -> dict[str, Any]:
+    """The SDK consuming the same stream from the loopback replay server (speed 0) and from memory."""
+    import httpx2
+    import openai
+
+    from .replay import ReplayServer
+
+    interaction = synthetic_stream(chunks)
+    payload = [encode_event(SSEEvent(data=e.data)) for e in interaction.response.events or []]
+
+    def consume(client: openai.OpenAI) -> None:
+        count = sum(1 for _ in client.chat.completions.create(**interaction.request.body))
+        assert count == chunks + 2, count
+
+    def in_memory(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(200, headers={"content-type": "text/event-stream"}, content=iter(payload))
+
+    memory = openai.OpenAI(base_url="http://in-memory.invalid/v1", api_key="x", max_retries=0, http_client=httpx2.Client(transport=httpx2.MockTransport(in_memory)))
+    with tempfile.TemporaryDirectory() as folder:
+        dump_cassette(Cassette("bench", "openai", f"{chunks} chunks for labs.bench P2", [interaction]), Path(folder) / "bench" / "stream.yaml")
+        with ReplayServer(fixture_dirs=(Path(folder),), speed=0) as server:
+            loopback = openai.OpenAI(base_url=server.openai_base_url, api_key="x", max_retries=0)
+            consume(loopback)  # warm up: connection, imports, model classes
+            consume(memory)
+            loopback_s = _median_time(lambda: consume(loopback), repeats)
+            memory_s = _median_time(lambda: consume(memory), repeats)
+    return {"ratio": loopback_s / memory_s, "loopback_s": loopback_s, "memory_s": memory_s, "chunks": chunks}
+
+
+# -- P3 --------------------------------------------------------------------------------------------
+
+
+def p3_replay_timing(fixture: str = TIMING_FIXTURE, runs: int = 3) -> dict[str, Any]:
+    """|actual − recorded| for every gap between chunks and for the first text, over `runs` plays at speed 1."""
+    import openai
+
+    from .replay import ReplayServer
+
+    cassette = load_cassette(FIXTURES_DIR / f"{fixture}.yaml")
+    interaction = cassette.interactions[0]
+    recorded = [(e.t, e.json()) for e in interaction.response.events or [] if isinstance(e.json(), dict)]
+    recorded_first_text = next(t for t, data in recorded if data["choices"] and data["choices"][0]["delta"].get("content"))
+    gap_errors: list[float] = []
+    ttft_errors: list[float] = []
+    with tempfile.TemporaryDirectory() as folder:
+        dump_cassette(copy.deepcopy(cassette), Path(folder) / "timing" / "fixture.yaml")
+        with ReplayServer(fixture_dirs=(Path(folder),), speed=1) as server:
+            client = openai.OpenAI(base_url=server.openai_base_url, api_key="x", max_retries=0)
+            for _ in range(runs + 1):
+                started = time.perf_counter()
+                arrivals, first_text = [], None
+                for chunk in client.chat.completions.create(**interaction.request.body):
+                    now = time.perf_counter() - started
+                    arrivals.append(now)
+                    if first_text is None and chunk.choices and chunk.choices[0].delta.content:
+                        first_text = now
+                if _ == 0:
+                    continue  # the first play warms up the connection and the SDK's classes
+                assert len(arrivals) == len(recorded), (len(arrivals), len(recorded))
+                actual_gaps = [b - a for a, b in zip(arrivals, arrivals[1:])]
+                recorded_gaps = [b[0] - a[0] for a, b in zip(recorded, recorded[1:])]
+                gap_errors += [abs(a - r) for a, r in zip(actual_gaps, recorded_gaps)]
+                ttft_errors.append(abs((first_text or 0.0) - recorded_first_text))
+    from .metrics import percentile
+
+    return {
+        "gap_error_p50_ms": 1000 * (percentile(gap_errors, 50) or 0.0),
+        "gap_error_p95_ms": 1000 * (percentile(gap_errors, 95) or 0.0),
+        "ttft_error_ms": 1000 * statistics.median(ttft_errors),
+        "gaps": len(gap_errors),
+    }
+
+
+# -- P4 --------------------------------------------------------------------------------------------
+
+
+def p4_sse_relay(module: str = "labs.web.bench", args: Sequence[str] = ()) -> dict[str, Any] | None:
+    """The SSE relay's own benchmark, run as `python -m <module> [args]`; None when the module does not exist."""
+    try:
+        found = importlib.util.find_spec(module)
+    except ModuleNotFoundError:
+        found = None
+    if found is None:
+        return None
+    result = subprocess.run([sys.executable, "-m", module, *args], cwd=REPO_ROOT, env={**os.environ, **REPLAY_ENV}, capture_output=True, text=True, check=False)
+    lines = [line for line in result.stdout.splitlines() if line.strip()]
+    try:
+        figures = json.loads(lines[-1]) if lines else None
+    except ValueError:
+        figures = None
+    if result.returncode != 0 or not isinstance(figures, dict):
+        return {"error": f"python -m {module} exited {result.returncode}: {(result.stderr or result.stdout).strip()[-300:]}"}
+    return figures.get("P4", figures) if isinstance(figures.get("P4", figures), dict) else {"value": figures.get("P4")}
+
+
+# -- P5 --------------------------------------------------------------------------------------------
+
+_CELLS = {
+    "print": "for piece in PIECES:\n    print(piece, end='', flush=True)",
+    # The answer arrives at PACE tokens a second on LiveMarkdown's clock, so it redraws as often as it would
+    # live; the loop itself runs flat out, so the cell's time is the rendering work alone.
+    "display": (
+        "now = [0.0]\n"
+        "with LiveMarkdown(clock=lambda: now[0]) as view:\n"
+        "    for index, piece in enumerate(PIECES):\n"
+        "        now[0] = index / PACE\n"
+        "        view.append(piece)\n"
+        "REDRAWS, SENT = view.updates, view.sent_chars"
+    ),
+    "burst": "with LiveMarkdown() as view:\n    for piece in PIECES:\n        view.append(piece)",
+}
+
+
+def p5_live_display(tokens: int = 5000, repeats: int = 3, pace: float = 50.0) -> dict[str, Any]:
+    """A kernel renders the same `tokens` pieces with print and with LiveMarkdown; each cell timed at the client.
+
+    `display` paces the answer at `pace` tokens a second on the display's clock (its redraws are those of a
+    live answer); `burst` hands it all the tokens at once (two redraws). The ratio is display ÷ print.
+    """
+    import nbformat
+    from nbclient import NotebookClient
+
+    from .authoring.standin import tokens as split
+
+    answer = load_cassette(FIXTURES_DIR / f"{TEMPLATE_FIXTURE}.yaml")
+    text = "".join(e.json()["choices"][0]["delta"].get("content") or "" for e in answer.interactions[0].response.events or [] if isinstance(e.json(), dict) and e.json()["choices"])
+    pieces = (split(text + "\n\n") * (tokens // len(split(text)) + 1))[:tokens]
+    setup = f"import json\nfrom labs.display import LiveMarkdown\nPACE = {pace!r}\nPIECES = json.loads({json.dumps(json.dumps(pieces))})"
+    cells = [nbformat.v4.new_code_cell(setup)] + [nbformat.v4.new_code_cell(src) for _ in range(repeats) for src in _CELLS.values()]
+    cells.append(nbformat.v4.new_code_cell("print(REDRAWS, SENT)"))
+    nb = nbformat.v4.new_notebook(cells=cells)
+    client = NotebookClient(nb, kernel_name="python3", timeout=600)
+    kinds = {source: kind for kind, source in _CELLS.items()}
+    timings: dict[str, list[float]] = {kind: [] for kind in _CELLS}
+    with client.setup_kernel():
+        for index, cell in enumerate(nb.cells):
+            started = time.perf_counter()
+            client.execute_cell(cell, index)
+            if cell.source in kinds:
+                timings[kinds[cell.source]].append(time.perf_counter() - started)
+    redraws, sent = (int(n) for n in nb.cells[-1].outputs[0]["text"].split())
+    print_s, display_s, burst_s = (statistics.median(timings[kind]) for kind in ("print", "display", "burst"))
+    return {
+        "ratio": display_s / print_s,
+        "display_s": display_s,
+        "print_s": print_s,
+        "burst_ratio": burst_s / print_s,
+        "redraws": redraws,
+        "sent_chars": sent,
+        "tokens": tokens,
+        "pace_tokens_per_s": pace,
+    }
+
+
+# -- the command -----------------------------------------------------------------------------------
+
+MEASUREMENTS = ("P1", "P2", "P3", "P4", "P5")
+HEADLINES = {"P1": "ratio", "P2": "ratio", "P3": "gap_error_p95_ms", "P4": "duration_ratio", "P5": "ratio"}
+QUICK_RELAY = ("--streams", "4", "--latency-streams", "2", "--speed", "0")  # labs.web.bench's own options
+
+
+def run(selected: Sequence[str] = MEASUREMENTS, quick: bool = False) -> dict[str, Any]:
+    """Each selected figure; `quick` uses tiny sizes (a smoke run, not a measurement)."""
+    figures: dict[str, Any] = {}
+    for name in selected:
+        if name == "P1":
+            if quick:
+                with tempfile.TemporaryDirectory() as folder:
+                    figures[name] = p1_notebook_suite([(_tiny_notebooks(Path(folder)), "--nbval-lax")])
+            else:
+                figures[name] = p1_notebook_suite()
+        elif name == "P2":
+            figures[name] = p2_loopback_vs_memory(50, 2) if quick else p2_loopback_vs_memory()
+        elif name == "P3":
+            figures[name] = p3_replay_timing("10_resilience_and_metrics/latency_short_answer", 1) if quick else p3_replay_timing()
+        elif name == "P4":
+            figures[name] = p4_sse_relay(args=QUICK_RELAY if quick else ()) or "not available"
+        elif name == "P5":
+            figures[name] = p5_live_display(50, 1) if quick else p5_live_display()
+    return figures
+
+
+def _tiny_notebooks(folder: Path) -> Path:
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import json\nprint(json.dumps([1]))")])
+    nbformat.write(nb, folder / "tiny.ipynb")
+    return folder
+
+
+def _rows(figures: dict[str, Any]) -> list[tuple[str, str, str]]:
+    def number(value: Any) -> str:
+        return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+    titles = {
+        "P1": "notebook suite ÷ kernel start + imports",
+        "P2": "SDK over loopback replay ÷ in-memory transport",
+        "P3": "replay timing error at speed 1, p95 gap error (ms)",
+        "P4": "SSE relay, stream duration relay ÷ direct (labs.web.bench)",
+        "P5": "LiveMarkdown ÷ print, 5,000 tokens",
+    }
+    rows = []
+    for name, value in figures.items():
+        if isinstance(value, dict):
+            key = HEADLINES.get(name, "ratio")
+            headline = number(value.get(key, value.get("error", "")))
+            details = ", ".join(f"{k}={number(v)}" for k, v in value.items() if k != key)
+        else:
+            headline, details = str(value), ""
+        rows.append((f"{name} {titles.get(name, '')}", headline, details))
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m labs.bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("only", nargs="*", metavar="P1..P5", help="figures to measure (default: all)")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes: check that every measurement runs, in seconds")
+    args = parser.parse_args(argv)
+    unknown = [name for name in args.only if name not in MEASUREMENTS]
+    if unknown:
+        parser.error(f"unknown figure {', '.join(unknown)}: choose from {', '.join(MEASUREMENTS)}")
+    os.environ.update(REPLAY_ENV)  # the kernels and servers started below replay offline at full speed
+    figures = run(args.only or MEASUREMENTS, quick=args.quick)
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="labs.bench" + (" (quick: tiny sizes, not a measurement)" if args.quick else ""))
+    for column in ("figure", "value", "details"):
+        table.add_column(column)
+    for row in _rows(figures):
+        table.add_row(*row)
+    Console().print(table)
+    print(json.dumps(figures, separators=(",", ":")), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
