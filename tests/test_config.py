@@ -10,11 +10,11 @@ from labs.config import ConfigError, MissingCredentialError, settings
 
 def test_replay_is_the_default_even_with_a_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("LABS_MODE")
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-this-must-not-switch-to-live")
+    monkeypatch.setenv("OPENAI_API_KEY", "placeholder-key-must-not-switch-to-live")
     client = labs.openai_client()
     assert settings().mode == "replay"
     assert str(client.base_url).startswith("http://127.0.0.1:")
-    assert client.api_key != "sk-this-must-not-switch-to-live"
+    assert client.api_key != "placeholder-key-must-not-switch-to-live"
 
 
 @pytest.mark.parametrize(

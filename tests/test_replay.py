@@ -97,7 +97,7 @@ def test_speed_scales_the_whole_stream() -> None:
 
 
 def test_record_mode_streams_through_and_stores_no_secret(tmp_path: Path) -> None:
-    secret = "sk-proj-ThisIsASecretKeyThatMustNeverReachDisk0123456789"
+    secret = "proj-ThisIsAPretendSecretThatMustNeverReachDisk0123456789"
     with StandIn() as upstream, ReplayServer(mode="record", upstreams={"openai": upstream.base_url}, record_dir=tmp_path) as proxy:
         upstream.script(Reply(text="One, two, three, four, five, six, seven, eight.", first_token=0.2, gap=0.05))
         client = openai.OpenAI(

@@ -48,7 +48,7 @@ def recording_environment(standin_url: str, record_dir: str, azure_endpoint: str
     patch = {
         "LABS_MODE": "record",
         "LABS_REPLAY_SPEED": "0",
-        "OPENAI_API_KEY": "sk-authoring-stand-in-not-a-real-key",
+        "OPENAI_API_KEY": "authoring-stand-in-placeholder-not-a-key",
         "OPENAI_BASE_URL": standin_url,
         "LABS_RECORD_DIR": record_dir,
     }
