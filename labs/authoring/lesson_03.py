@@ -22,16 +22,9 @@ from ..reply import collect_reply
 from ..replay import default_server
 from ..toolcalls import assistant_message, run_tool_calls
 from . import Reply, Scenario, ToolCall
+from .sdk_smoke import WEATHER_TOOL
 from .standin import StandIn
 
-WEATHER_TOOL = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "Current weather for a city.",
-        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
-    },
-}
 TIME_TOOL = {
     "type": "function",
     "function": {"name": "get_local_time", "description": "The local time at the trailhead.", "parameters": {"type": "object", "properties": {}}},

@@ -19,7 +19,7 @@ import re
 from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -29,7 +29,7 @@ from starlette.routing import Route
 from ..serving import LoopbackServer
 from ..sse import SSEEvent, encode_event
 
-__all__ = ["Reply", "StandIn", "ToolCall", "tokens"]
+__all__ = ["Reply", "ScriptedServer", "StandIn", "ToolCall", "tokens"]
 
 _TOKEN = re.compile(r"\s*[^\s\w]+|\s*\w+|\s+")
 
@@ -65,31 +65,20 @@ class Reply:
         return self.finish_reason or ("tool_calls" if self.tool_calls else "stop")
 
 
-class StandIn:
-    """A loopback server answering `/v1/chat/completions` and `/v1/responses` from a queue of Replies."""
+class ScriptedServer:
+    """What every stand-in shares: a queue of scripted replies, a log of requests, a loopback server to run on."""
 
-    def __init__(self, seed: int = 7) -> None:
+    def __init__(self, app: Starlette, name: str) -> None:
         self.replies: deque[Reply] = deque()
         self.requests: list[dict[str, Any]] = []
-        self.seed = seed
-        self._count = 0
-        self.app = Starlette(
-            routes=[
-                Route("/v1/chat/completions", self._chat, methods=["POST"]),
-                Route("/v1/responses", self._responses, methods=["POST"]),
-            ]
-        )
+        self.app = app
         self.port = 0
-        self._serving = LoopbackServer(self.app, name="labs-openai-standin")
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
+        self._serving = LoopbackServer(app, name=name)
 
     def script(self, *replies: Reply) -> None:
         self.replies.extend(replies)
 
-    def start(self) -> StandIn:
+    def start(self) -> Self:
         self._serving.start()
         self.port = self._serving.port
         return self
@@ -97,11 +86,30 @@ class StandIn:
     def stop(self) -> None:
         self._serving.stop()
 
-    def __enter__(self) -> StandIn:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class StandIn(ScriptedServer):
+    """A loopback server answering `/v1/chat/completions` and `/v1/responses` from a queue of Replies."""
+
+    def __init__(self, seed: int = 7) -> None:
+        self.seed = seed
+        self._count = 0
+        app = Starlette(
+            routes=[
+                Route("/v1/chat/completions", self._chat, methods=["POST"]),
+                Route("/v1/responses", self._responses, methods=["POST"]),
+            ]
+        )
+        super().__init__(app, name="labs-openai-standin")
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
 
     # -- pacing ----------------------------------------------------------------------------------
 

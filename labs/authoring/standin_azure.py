@@ -31,10 +31,9 @@ import json
 import os
 import random
 import time
-from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -42,9 +41,8 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from ..clients import RECORDED_AZURE_MODEL
-from ..serving import LoopbackServer
 from ..sse import SSEEvent, encode_event
-from .standin import Reply, ToolCall, tokens
+from .standin import Reply, ScriptedServer, ToolCall, tokens
 
 __all__ = ["AzureStandIn"]
 
@@ -72,12 +70,10 @@ def _service_error(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
 
 
-class AzureStandIn:
+class AzureStandIn(ScriptedServer):
     """A loopback server answering the Azure AI Agents REST calls from a queue of Replies."""
 
     def __init__(self, seed: int = 11, project: str = "standin", deployment: str = RECORDED_AZURE_MODEL) -> None:
-        self.replies: deque[Reply] = deque()
-        self.requests: list[dict[str, Any]] = []
         self.seed = seed
         self.project = project
         self.deployment = deployment
@@ -89,7 +85,7 @@ class AzureStandIn:
         self._turns = 0
         self._clock = float(_EPOCH)
         base = f"/api/projects/{project}"
-        self.app = Starlette(
+        app = Starlette(
             routes=[
                 Route("/_identity/token", self._identity_token, methods=["GET"]),
                 Route(f"{base}/assistants", self._create_agent, methods=["POST"]),
@@ -103,8 +99,7 @@ class AzureStandIn:
                 Route(f"{base}/threads/{{thread_id}}/runs/{{run_id}}/cancel", self._cancel_run, methods=["POST"]),
             ]
         )
-        self.port = 0
-        self._serving = LoopbackServer(self.app, name="labs-azure-standin")
+        super().__init__(app, name="labs-azure-standin")
         self._saved_env: dict[str, str | None] = {}
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -113,12 +108,8 @@ class AzureStandIn:
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self.port}/api/projects/{self.project}"
 
-    def script(self, *replies: Reply) -> None:
-        self.replies.extend(replies)
-
-    def start(self) -> AzureStandIn:
-        self._serving.start()
-        self.port = self._serving.port
+    def start(self) -> Self:
+        super().start()
         environment = {
             "IDENTITY_ENDPOINT": f"http://127.0.0.1:{self.port}/_identity/token",
             "IDENTITY_HEADER": _IDENTITY_HEADER,
@@ -135,13 +126,7 @@ class AzureStandIn:
             else:
                 os.environ[key] = value
         self._saved_env = {}
-        self._serving.stop()
-
-    def __enter__(self) -> AzureStandIn:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        super().stop()
 
     # -- helpers ---------------------------------------------------------------------------------
 
