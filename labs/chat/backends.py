@@ -20,6 +20,8 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol, TypeAlias
 
+from ..reply import TextDelta
+
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
 
@@ -41,14 +43,6 @@ __all__ = [
 BackendName = Literal["chat", "agents"]
 BACKENDS: tuple[BackendName, ...] = ("chat", "agents")
 INSTRUCTIONS = "You are a friendly travel assistant chatting in a terminal. Keep answers short unless asked for detail."
-
-
-@dataclass(frozen=True)
-class TextDelta:
-    """A piece of the answer's text, as it arrived."""
-
-    text: str
-    type: Literal["text"] = "text"
 
 
 @dataclass(frozen=True)
