@@ -1,7 +1,7 @@
 """Helpers for the streaming-agents workbook: real SDK clients pointed at live, record or replay.
 
 A learner needs only the names below; everything else lives in the submodules (`labs.replay`,
-`labs.cassette`, `labs.sse`...).
+`labs.replay.cassette`, `labs.replay.sse`...).
 """
 
 from .clients import (

@@ -38,7 +38,7 @@ from azure.ai.agents.models import (
 )
 
 from .recordings import fixture
-from .sse import SSEEvent, encode_event
+from .replay.sse import SSEEvent, encode_event
 
 __all__ = [
     "EventOrder",

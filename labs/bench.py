@@ -34,9 +34,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .cassette import Cassette, Interaction, RecordedEvent, RecordedRequest, RecordedResponse, dump_cassette, load_cassette
+from .replay.cassette import Cassette, Interaction, RecordedEvent, RecordedRequest, RecordedResponse, dump_cassette, load_cassette
 from .config import FIXTURES_DIR, REPO_ROOT
-from .sse import SSEEvent, encode_event
+from .replay.sse import SSEEvent, encode_event
 
 __all__ = ["import_lines", "main", "p1_notebook_suite", "p2_loopback_vs_memory", "p3_replay_timing", "p4_sse_relay", "p5_live_display", "synthetic_stream"]
 
@@ -250,7 +250,7 @@ def p5_live_display(tokens: int = 5000, repeats: int = 3, pace: float = 50.0) ->
     import nbformat
     from nbclient import NotebookClient
 
-    from .authoring.standin import tokens as split
+    from .replay.standins import tokens as split
 
     answer = load_cassette(FIXTURES_DIR / f"{TEMPLATE_FIXTURE}.yaml")
     text = "".join(e.json()["choices"][0]["delta"].get("content") or "" for e in answer.interactions[0].response.events or [] if isinstance(e.json(), dict) and e.json()["choices"])

@@ -7,8 +7,8 @@ check never stops "Run all".
   wrote, so a NotImplementedError from the learner's code means "not done yet": one ⏳ line, no
   traceback. Any other exception, from the learner's code or from the checker itself, fails the case
   it happened in and names its type and message.
-- Checkers live with their lesson: `labs/exercises/lesson_03.py` holds functions decorated with
-  `@exercise("3.1")`. `check` imports `labs.exercises.lesson_<NN>` on first use (NN from the id's lesson
+- Checkers live with their lesson: `labs/lessons/lesson_03/checks.py` holds functions decorated with
+  `@exercise("3.1")`. `check` imports `labs.lessons.lesson_<NN>.checks` on first use (NN from the id's lesson
   number), so a notebook needs nothing but `labs`. Tests and notebooks may register ids at runtime;
   the latest registration of an id wins, so re-running a cell or reloading a module is harmless.
 - A checker receives the learner's objects and returns or yields `Case`s. A case's `run` is a thunk
@@ -27,13 +27,14 @@ import enum
 import importlib
 import inspect
 import json
-import os
 import re
 import reprlib
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any, Literal, TypeVar
+
+from .config import settings
 
 __all__ = ["REPORT_VARIABLE", "Case", "CaseResult", "CheckResult", "Status", "check", "checker_for", "exercise"]
 
@@ -132,7 +133,7 @@ def checker_for(exercise_id: str) -> Checker:
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as error:
-            if error.name != module:
+            if error.name is None or not module.startswith(error.name):  # a missing lesson folder or checks.py, not a broken import inside it
                 raise
             raise LookupError(
                 f"no checker for exercise {exercise_id}: there is no module {module}; "
@@ -149,7 +150,7 @@ def check(exercise_id: str, *answers: object) -> CheckResult:
     """Run the checker for `exercise_id` on the learner's `answers`, print one line per case, and return the result."""
     result = _evaluate(exercise_id, answers)
     print(result, flush=True)
-    report = os.environ.get(REPORT_VARIABLE)
+    report = settings().grade_report
     if report:
         with open(report, "a", encoding="utf-8") as file:
             file.write(json.dumps(result.to_json(), ensure_ascii=False) + "\n")
@@ -234,7 +235,7 @@ def _lesson_module(exercise_id: str) -> str:
     match = _EXERCISE_ID.match(exercise_id)
     if match is None:
         raise ValueError(f"exercise ids look like '3.1' (lesson.number), not {exercise_id!r}")
-    return f"labs.exercises.lesson_{int(match[1]):02d}"
+    return f"labs.lessons.lesson_{int(match[1]):02d}.checks"
 
 
 def _describe(error: BaseException) -> str:

@@ -10,12 +10,13 @@ The objects returned are the SDKs' own (`openai.OpenAI`, `azure.ai.agents.Agents
 
 from __future__ import annotations
 
-import os
 import time
 from typing import TYPE_CHECKING, Any
 
 from .config import require_env, settings
-from .replay import default_server
+from .replay import ReplayServer, default_server
+from .replay.surfaces import azure as azure_surface
+from .replay.surfaces import openai as openai_surface
 
 if TYPE_CHECKING:
     from azure.ai.agents import AgentsClient
@@ -34,17 +35,18 @@ __all__ = [
     "sk_chat_completion",
 ]
 
-# The models the fixtures were recorded with; replay requests must name the same ones to match.
-RECORDED_MODEL = "gpt-4o-mini"
-RECORDED_AZURE_MODEL = "gpt-4o-mini"
+# The models the fixtures were recorded with (each surface knows its own); replay requests must name them to match.
+RECORDED_MODEL = openai_surface.RECORDED_MODEL
+RECORDED_AZURE_MODEL = azure_surface.RECORDED_MODEL
 _REPLAY_KEY = "replay-no-key-needed"
 
 
 def model() -> str:
     """The chat model name to use: the recorded one when replaying, `LABS_MODEL` (or gpt-4o-mini) live."""
-    if settings().mode == "replay":
+    current = settings()
+    if current.mode == "replay":
         return RECORDED_MODEL
-    return os.environ.get("LABS_MODEL", RECORDED_MODEL)
+    return current.model or RECORDED_MODEL
 
 
 def azure_model() -> str:
@@ -54,51 +56,52 @@ def azure_model() -> str:
     return require_env("MODEL_DEPLOYMENT_NAME", "the name of your model deployment in Azure AI Foundry")
 
 
-def _openai_kwargs(**overrides: Any) -> dict[str, Any]:
-    mode = settings().mode
+def _openai_kwargs(server: ReplayServer | None, overrides: dict[str, Any]) -> dict[str, Any]:
+    current = settings()
+    mode = server.mode if server is not None else current.mode
     if mode == "replay":
-        kwargs: dict[str, Any] = {"base_url": default_server().openai_base_url, "api_key": _REPLAY_KEY}
+        kwargs: dict[str, Any] = {"base_url": (server or default_server()).openai_base_url, "api_key": _REPLAY_KEY}
     else:
         key = require_env("OPENAI_API_KEY", "your OpenAI key, or a GitHub token with OPENAI_BASE_URL for GitHub Models")
         kwargs = {"api_key": key}
         if mode == "record":
-            kwargs["base_url"] = default_server().openai_base_url
-        elif os.environ.get("OPENAI_BASE_URL"):
-            kwargs["base_url"] = os.environ["OPENAI_BASE_URL"]
+            kwargs["base_url"] = (server or default_server()).openai_base_url
+        elif current.openai_base_url:
+            kwargs["base_url"] = current.openai_base_url
     kwargs.update(overrides)
     return kwargs
 
 
-def openai_client(**overrides: Any) -> OpenAI:
-    """A real `openai.OpenAI` client for the current mode (keyword arguments override the defaults)."""
+def openai_client(*, server: ReplayServer | None = None, **overrides: Any) -> OpenAI:
+    """A real `openai.OpenAI` client for the current mode, or for `server` (keyword arguments override the defaults)."""
     from openai import OpenAI
 
-    return OpenAI(**_openai_kwargs(**overrides))
+    return OpenAI(**_openai_kwargs(server, overrides))
 
 
-def async_openai_client(**overrides: Any) -> AsyncOpenAI:
-    """A real `openai.AsyncOpenAI` client for the current mode."""
+def async_openai_client(*, server: ReplayServer | None = None, **overrides: Any) -> AsyncOpenAI:
+    """A real `openai.AsyncOpenAI` client for the current mode, or for `server`."""
     from openai import AsyncOpenAI
 
-    return AsyncOpenAI(**_openai_kwargs(**overrides))
+    return AsyncOpenAI(**_openai_kwargs(server, overrides))
 
 
-def configure_agents_sdk() -> AsyncOpenAI:
+def configure_agents_sdk(*, server: ReplayServer | None = None, **overrides: Any) -> AsyncOpenAI:
     """Make openai-agents use our client and the Responses API; tracing is off unless live."""
     import agents
 
-    client = async_openai_client()
+    client = async_openai_client(server=server, **overrides)
     agents.set_default_openai_client(client, use_for_tracing=False)
     agents.set_default_openai_api("responses")
     agents.set_tracing_disabled(settings().mode != "live")
     return client
 
 
-def sk_chat_completion(service_id: str = "chat") -> OpenAIChatCompletion:
+def sk_chat_completion(service_id: str = "chat", *, server: ReplayServer | None = None, **overrides: Any) -> OpenAIChatCompletion:
     """A semantic-kernel `OpenAIChatCompletion` service that talks through our `AsyncOpenAI` client."""
     from semantic_kernel.connectors.ai.open_ai import OpenAIChatCompletion
 
-    return OpenAIChatCompletion(ai_model_id=model(), service_id=service_id, async_client=async_openai_client())
+    return OpenAIChatCompletion(ai_model_id=model(), service_id=service_id, async_client=async_openai_client(server=server, **overrides))
 
 
 class _ReplayCredential:
@@ -146,11 +149,11 @@ def _record_auth_policy(credential: Any, asynchronous: bool) -> Any:
     return LoopbackBearerPolicy(credential, "https://ai.azure.com/.default")
 
 
-def _azure_kwargs(asynchronous: bool) -> dict[str, Any]:
-    mode = settings().mode
+def _azure_kwargs(asynchronous: bool, server: ReplayServer | None) -> dict[str, Any]:
+    mode = server.mode if server is not None else settings().mode
     if mode == "replay":
         credential = _AsyncReplayCredential() if asynchronous else _ReplayCredential()
-        return {"endpoint": default_server().azure_endpoint, "credential": credential, "authentication_policy": _replay_auth_policy()}
+        return {"endpoint": (server or default_server()).azure_endpoint, "credential": credential, "authentication_policy": _replay_auth_policy()}
     endpoint = require_env("PROJECT_ENDPOINT", "your Azure AI Foundry project endpoint")
     if asynchronous:
         from azure.identity.aio import DefaultAzureCredential as AsyncDefaultAzureCredential
@@ -162,18 +165,22 @@ def _azure_kwargs(asynchronous: bool) -> dict[str, Any]:
         credential = DefaultAzureCredential()
     if mode == "live":
         return {"endpoint": endpoint, "credential": credential}
-    return {"endpoint": default_server().azure_endpoint, "credential": credential, "authentication_policy": _record_auth_policy(credential, asynchronous)}
+    return {
+        "endpoint": (server or default_server()).azure_endpoint,
+        "credential": credential,
+        "authentication_policy": _record_auth_policy(credential, asynchronous),
+    }
 
 
-def azure_agents_client(**overrides: Any) -> AgentsClient:
-    """A real `azure.ai.agents.AgentsClient` for the current mode."""
+def azure_agents_client(*, server: ReplayServer | None = None, **overrides: Any) -> AgentsClient:
+    """A real `azure.ai.agents.AgentsClient` for the current mode, or for `server`."""
     from azure.ai.agents import AgentsClient
 
-    return AgentsClient(**{**_azure_kwargs(asynchronous=False), **overrides})
+    return AgentsClient(**{**_azure_kwargs(False, server), **overrides})
 
 
-def async_azure_agents_client(**overrides: Any) -> AsyncAgentsClient:
-    """A real `azure.ai.agents.aio.AgentsClient` for the current mode."""
+def async_azure_agents_client(*, server: ReplayServer | None = None, **overrides: Any) -> AsyncAgentsClient:
+    """A real `azure.ai.agents.aio.AgentsClient` for the current mode, or for `server`."""
     from azure.ai.agents.aio import AgentsClient as AsyncAgentsClient
 
-    return AsyncAgentsClient(**{**_azure_kwargs(asynchronous=True), **overrides})
+    return AsyncAgentsClient(**{**_azure_kwargs(True, server), **overrides})

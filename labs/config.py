@@ -47,6 +47,10 @@ class Settings:
     speed: float
     fixture_dirs: tuple[Path, ...]
     record_dir: Path
+    model: str | None = None  # LABS_MODEL: the chat model live (replay always uses the recorded one)
+    openai_base_url: str | None = None  # OPENAI_BASE_URL: another OpenAI-compatible endpoint (GitHub Models...)
+    project_endpoint: str | None = None  # PROJECT_ENDPOINT: the Azure AI Foundry project
+    grade_report: Path | None = None  # LABS_GRADE_REPORT: where `labs.check` appends results for `grade`
 
 
 def _load_dotenv() -> None:
@@ -69,15 +73,28 @@ def settings() -> Settings:
         raise ConfigError(f"LABS_REPLAY_SPEED={raw_speed!r} is negative: use 1 (as recorded), 0 (no delay) or another factor.")
     extra = tuple(Path(p).expanduser() for p in os.environ.get("LABS_FIXTURES", "").split(os.pathsep) if p.strip())
     record_dir = Path(os.environ.get("LABS_RECORD_DIR", FIXTURES_DIR / "recorded")).expanduser()
-    return Settings(mode=mode, speed=speed, fixture_dirs=(FIXTURES_DIR, *extra), record_dir=record_dir)  # type: ignore[arg-type]
+    report = _optional("LABS_GRADE_REPORT")
+    return Settings(
+        mode=mode,  # type: ignore[arg-type]
+        speed=speed,
+        fixture_dirs=(FIXTURES_DIR, *extra),
+        record_dir=record_dir,
+        model=_optional("LABS_MODEL"),
+        openai_base_url=_optional("OPENAI_BASE_URL"),
+        project_endpoint=_optional("PROJECT_ENDPOINT"),
+        grade_report=Path(report) if report else None,
+    )
+
+
+def _optional(name: str) -> str | None:
+    return os.environ.get(name, "").strip() or None
 
 
 def require_env(name: str, why: str) -> str:
     """The value of a credential variable, or one clear sentence saying how to set it."""
-    _load_dotenv()
-    value = os.environ.get(name, "").strip()
+    mode = settings().mode
+    value = _optional(name)
     if not value:
-        mode = os.environ.get("LABS_MODE", "replay")
         raise MissingCredentialError(
             f"LABS_MODE={mode} needs {name} ({why}): set it in .env (see .env.example) or unset LABS_MODE to replay offline."
         )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .cassette import Cassette, load_cassette
+from .replay.cassette import Cassette, load_cassette
 from .config import FIXTURES_DIR
 
 if TYPE_CHECKING:

@@ -14,7 +14,7 @@ exercise id and a one-line hint for the learner:
 
 The learner copy gets, at the marker's indentation, `raise NotImplementedError("Exercise 3.1:
 complete accumulate_tool_calls. Hint: accumulate by ...")`. The marker carries id and hint so they sit
-by the code they describe; the id ties the stub to its check cell and its checker in `labs.exercises`.
+by the code they describe; the id ties the stub to its check cell and its checker in `labs.lessons`.
 
 An untouched learner notebook must run top to bottom, so a region must lie inside a function body:
 the stub raises only when the check cell calls the function, and `labs.check` reports it as "not done

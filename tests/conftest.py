@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from labs import replay
+from labs.replay import reset_default_server
 
 
 @pytest.fixture(autouse=True)
@@ -17,6 +17,4 @@ def replay_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "PROJECT_ENDPOINT", "MODEL_DEPLOYMENT_NAME"):
         monkeypatch.delenv(name, raising=False)
     yield
-    if replay._default is not None:
-        replay._default.stop()
-        replay._default = None
+    reset_default_server()

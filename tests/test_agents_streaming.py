@@ -12,8 +12,8 @@ from agents import ModelBehaviorError, OpenAIProvider, RunConfig, Runner
 from openai import AsyncOpenAI
 
 import labs
-from labs.authoring.lesson_05 import CLIFF_PROMPT, ORACLE_PROMPT, SCENE_PROMPT, SEED, game_master, storyteller
-from labs.cassette import Cassette, dump_cassette
+from labs.lessons.lesson_05.scenarios import CLIFF_PROMPT, ORACLE_PROMPT, SCENE_PROMPT, SEED, game_master, storyteller
+from labs.replay.cassette import Cassette, dump_cassette
 from labs.randomness import replay_random
 from labs.recordings import fixture
 from labs.replay import ReplayServer

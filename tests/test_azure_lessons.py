@@ -32,11 +32,11 @@ from azure.ai.agents.models import (
 from azure.core.rest import HttpRequest
 
 import labs
-from labs.authoring import Reply
-from labs.authoring import lesson_06 as guide
-from labs.authoring import lesson_07 as desk
+from labs.lessons import Reply
+from labs.lessons.lesson_06 import scenarios as guide
+from labs.lessons.lesson_07 import scenarios as desk
 from labs.azure_events import awkward_chunks
-from labs.cassette import Cassette, load_cassettes
+from labs.replay.cassette import Cassette, load_cassettes
 from labs.checks import check
 from labs.config import FIXTURES_DIR
 from labs.recordings import fixture

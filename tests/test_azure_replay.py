@@ -36,8 +36,8 @@ from azure.core.exceptions import HttpResponseError
 from azure.core.rest import HttpRequest
 
 import labs
-from labs.authoring import sdk_azure
-from labs.cassette import Cassette, load_cassettes
+from labs.lessons.sdk_azure import scenarios as sdk_azure
+from labs.replay.cassette import Cassette, load_cassettes
 from labs.config import FIXTURES_DIR
 
 CASSETTES = load_cassettes([FIXTURES_DIR])

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from IPython.core.formatters import DisplayFormatter
 
-import labs.exercises
+import labs.lessons
 from labs import checks
 from labs.checks import Case, CaseResult, CheckResult, check, checker_for, exercise
 
@@ -114,21 +114,23 @@ def test_async_answers_are_awaited_even_inside_a_running_loop() -> None:
 def test_unknown_exercise_fails_naming_the_module_it_looked_in() -> None:
     result = check("98.1", right)
     assert result.status == "failed"
-    assert "no checker for exercise 98.1: there is no module labs.exercises.lesson_98" in result.hint
+    assert "no checker for exercise 98.1: there is no module labs.lessons.lesson_98.checks" in result.hint
     with pytest.raises(ValueError, match="exercise ids look like '3.1'"):
         exercise("lesson three")
 
 
 def test_checkers_are_imported_from_the_lesson_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    (tmp_path / "lesson_97.py").write_text(
+    (tmp_path / "lesson_97").mkdir()
+    (tmp_path / "lesson_97" / "checks.py").write_text(
         "from labs.checks import Case, exercise\n\n"
         "@exercise('97.1')\ndef shout(answer):\n    yield Case('upper case', lambda: answer('hi'), expected='HI')\n"
     )
-    monkeypatch.setattr(labs.exercises, "__path__", [*labs.exercises.__path__, str(tmp_path)])
-    monkeypatch.delitem(sys.modules, "labs.exercises.lesson_97", raising=False)
+    monkeypatch.setattr(labs.lessons, "__path__", [*labs.lessons.__path__, str(tmp_path)])
+    monkeypatch.delitem(sys.modules, "labs.lessons.lesson_97.checks", raising=False)
+    monkeypatch.delitem(sys.modules, "labs.lessons.lesson_97", raising=False)
     assert check("97.1", str.upper).status == "passed"
-    assert checker_for("97.1").__module__ == "labs.exercises.lesson_97"
-    with pytest.raises(LookupError, match="labs.exercises.lesson_97 has no function decorated @exercise\\('97.2'\\)"):
+    assert checker_for("97.1").__module__ == "labs.lessons.lesson_97.checks"
+    with pytest.raises(LookupError, match="labs.lessons.lesson_97.checks has no function decorated @exercise\\('97.2'\\)"):
         checker_for("97.2")
 
 

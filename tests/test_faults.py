@@ -10,7 +10,7 @@ import httpx2
 import openai
 import pytest
 
-from labs.cassette import Cassette, Interaction, RecordedEvent, RecordedResponse, dump_cassette, load_cassette
+from labs.replay.cassette import Cassette, Interaction, RecordedEvent, RecordedResponse, dump_cassette, load_cassette
 from labs.config import FIXTURES_DIR
 from labs.replay import ReplayServer
 

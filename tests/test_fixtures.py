@@ -5,7 +5,7 @@ from __future__ import annotations
 import openai
 import pytest
 
-from labs.cassette import Cassette, Interaction, load_cassettes
+from labs.replay.cassette import Cassette, Interaction, load_cassettes
 from labs.config import FIXTURES_DIR
 
 CASSETTES = load_cassettes([FIXTURES_DIR])

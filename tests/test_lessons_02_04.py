@@ -10,7 +10,8 @@ import openai
 import pytest
 from openai import OpenAI
 
-from labs.authoring import lesson_02, lesson_04
+from labs.lessons.lesson_02 import scenarios as lesson_02
+from labs.lessons.lesson_04 import scenarios as lesson_04
 from labs.checks import CheckResult, check
 from labs.clients import RECORDED_MODEL
 from labs.config import FIXTURES_DIR

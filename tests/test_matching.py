@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from labs.cassette import Cassette, Interaction, RecordedEvent, RecordedRequest, RecordedResponse
-from labs.matching import MatchingLibrary, ReplayMiss, normalise_body, normalise_path
+from labs.replay.cassette import Cassette, Interaction, RecordedEvent, RecordedRequest, RecordedResponse
+from labs.replay.matching import MatchingLibrary, ReplayMiss, normalise_body, normalise_path
+from labs.replay.surfaces import surface
+
+OPENAI, AZURE = surface("openai"), surface("azure")
 
 
 @pytest.mark.parametrize(
@@ -15,22 +18,29 @@ from labs.matching import MatchingLibrary, ReplayMiss, normalise_body, normalise
         ("/threads/thread_abc123/messages?api-version=v1", "/threads/<id>/messages"),
         ("/threads/thread_abc123/messages?order=asc&api-version=v1", "/threads/<id>/messages?order=asc"),
         ("/threads/thread_abc123/messages?after=msg_4PmBxdUc&limit=20", "/threads/<id>/messages?after=%3Cid%3E&limit=20"),
-        ("/chat/completions", "/chat/completions"),
     ],
 )
 def test_normalise_path(path: str, normalised: str) -> None:
-    assert normalise_path(path) == normalised
+    assert normalise_path(path, AZURE) == normalised
+
+
+def test_each_surface_neutralises_only_its_own_ids() -> None:
+    assert normalise_path("/chat/completions", OPENAI) == "/chat/completions"
+    assert normalise_path("/responses/resp_abc123", OPENAI) == "/responses/<id>"
+    assert normalise_path("/threads/thread_abc123", OPENAI) == "/threads/thread_abc123"  # not an OpenAI id
 
 
 def test_tool_results_and_ids_are_neutral_but_questions_are_not() -> None:
     first = {"stream": True, "messages": [{"role": "user", "content": "Weather?"}, {"role": "tool", "tool_call_id": "call_AAAA1111", "content": "12:01"}]}
     second = {"messages": [{"role": "user", "content": "Weather?"}, {"role": "tool", "tool_call_id": "call_BBBB2222", "content": "12:02"}]}
     other = {"messages": [{"role": "user", "content": "Rain?"}, {"role": "tool", "tool_call_id": "call_BBBB2222", "content": "12:02"}]}
-    assert normalise_body(first) == normalise_body(second) != normalise_body(other)
+    assert normalise_body(first, OPENAI) == normalise_body(second, OPENAI) != normalise_body(other, OPENAI)
     azure = {"tool_outputs": [{"tool_call_id": "call_X1234", "output": "a"}]}
-    assert normalise_body(azure) == normalise_body({"tool_outputs": [{"tool_call_id": "call_Y5678", "output": "b"}]})
+    assert normalise_body(azure, AZURE) == normalise_body({"tool_outputs": [{"tool_call_id": "call_Y5678", "output": "b", "type": "function_call_output"}]}, AZURE)
+    assert normalise_body(azure, AZURE) != normalise_body({"tool_outputs": [{"tool_call_id": "call_Y5678", "output": "b", "type": "other"}]}, AZURE)
     responses = {"input": [{"type": "function_call_output", "call_id": "call_Z9999", "output": "6"}]}
-    assert normalise_body(responses) == normalise_body({"input": [{"type": "function_call_output", "call_id": "call_Q0000", "output": "3"}]})
+    assert normalise_body(responses, OPENAI) == normalise_body({"input": [{"type": "function_call_output", "call_id": "call_Q0000", "output": "3"}]}, OPENAI)
+    assert normalise_body({"input": [{"type": "message", "output": "6"}]}, OPENAI) != normalise_body({"input": [{"type": "message", "output": "3"}]}, OPENAI)
 
 
 def _interaction(body: dict, streamed: bool = True, text: str = "x") -> Interaction:

@@ -12,7 +12,7 @@ import pytest
 
 from labs.checks import check
 from labs.config import FIXTURES_DIR
-from labs.exercises.lesson_10 import recorded_events
+from labs.lessons.lesson_10.checks import recorded_events
 from labs.metrics import CallMetrics, LatencyReport, StreamTimer, Thresholds, percentile, plot_first_text_vs_complete
 from labs.recordings import fixture
 from labs.replay import ReplayServer

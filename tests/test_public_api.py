@@ -9,7 +9,7 @@ import pytest
 
 import labs
 
-MODULES = sorted(m.name for m in pkgutil.walk_packages(labs.__path__, "labs.") if ".authoring." not in m.name and not m.name.endswith("__main__"))
+MODULES = sorted(m.name for m in pkgutil.walk_packages(labs.__path__, "labs.") if not m.name.endswith("__main__"))
 
 
 def test_all_imports_are_exported() -> None:
@@ -21,8 +21,8 @@ def test_all_imports_are_exported() -> None:
 @pytest.mark.parametrize("module_name", MODULES)
 def test_every_module_declares_what_it_exports(module_name: str) -> None:
     module = importlib.import_module(module_name)
-    if module_name.startswith("labs.exercises.lesson_"):
-        return  # checker modules register checks; they export nothing
+    if module_name.startswith("labs.lessons."):
+        return  # a lesson folder's scenarios and checkers are found by the runner and by labs.check, not imported by name
     assert hasattr(module, "__all__"), f"{module_name} has no __all__"
     for name in module.__all__:
         assert hasattr(module, name), f"{module_name}.__all__ names {name}, which does not exist"

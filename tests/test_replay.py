@@ -12,8 +12,8 @@ import openai
 import pytest
 
 import labs
-from labs.authoring.standin import Reply, StandIn
-from labs.cassette import load_cassette
+from labs.replay.standins import Reply, OpenAIStandIn
+from labs.replay.cassette import load_cassette
 from labs.config import FIXTURES_DIR
 from labs.replay import ReplayServer
 
@@ -98,7 +98,7 @@ def test_speed_scales_the_whole_stream() -> None:
 
 def test_record_mode_streams_through_and_stores_no_secret(tmp_path: Path) -> None:
     secret = "proj-ThisIsAPretendSecretThatMustNeverReachDisk0123456789"
-    with StandIn() as upstream, ReplayServer(mode="record", upstreams={"openai": upstream.base_url}, record_dir=tmp_path) as proxy:
+    with OpenAIStandIn() as upstream, ReplayServer(mode="record", upstreams={"openai": upstream.base_url}, record_dir=tmp_path) as proxy:
         upstream.script(Reply(text="One, two, three, four, five, six, seven, eight.", first_token=0.2, gap=0.05))
         client = openai.OpenAI(
             base_url=proxy.openai_base_url,
@@ -136,7 +136,7 @@ def test_record_mode_streams_through_and_stores_no_secret(tmp_path: Path) -> Non
 def test_a_broken_fixture_names_its_file(tmp_path: Path) -> None:
     (tmp_path / "lesson").mkdir()
     (tmp_path / "lesson" / "broken.yaml").write_text("version: 1\nsurface: openai\ncomment: no interactions here\n")
-    from labs.cassette import FixtureError
+    from labs.replay.cassette import FixtureError
 
     with pytest.raises(FixtureError, match="broken.yaml: no interactions"):
         ReplayServer(fixture_dirs=(tmp_path,))

@@ -9,7 +9,7 @@ import pytest
 from openai import OpenAI
 from openai.types.chat import ChatCompletionChunk
 
-from labs.cassette import Interaction, load_cassettes
+from labs.replay.cassette import Interaction, load_cassettes
 from labs.config import FIXTURES_DIR
 from labs.recordings import chat_chunks
 from labs.replay import ReplayServer

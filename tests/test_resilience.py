@@ -20,7 +20,7 @@ import tenacity
 from openai.types.chat import ChatCompletionChunk
 
 from labs import resilience
-from labs.authoring import lesson_10 as scenarios
+from labs.lessons.lesson_10 import scenarios
 from labs.config import FIXTURES_DIR
 from labs.recordings import chat_text, fixture
 from labs.replay import ReplayServer

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import labs
-from labs.authoring.sdk_smoke import WEATHER_TOOL
-from labs.cassette import Cassette, load_cassette
+from labs.lessons.sdk_smoke.scenarios import WEATHER_TOOL
+from labs.replay.cassette import Cassette, load_cassette
 from labs.config import FIXTURES_DIR
 
 

@@ -15,9 +15,9 @@ from semantic_kernel.contents import AuthorRole, ChatHistory, FunctionCallConten
 from semantic_kernel.functions import kernel_function
 
 import labs
-from labs.authoring.lesson_08 import ADVISOR, FORECASTS, PORTO, SINTRA
+from labs.lessons.lesson_08.scenarios import ADVISOR, FORECASTS, PORTO, SINTRA
 from labs.checks import CheckResult, check
-from labs.exercises.lesson_08 import CONVERSATION
+from labs.lessons.lesson_08.checks import CONVERSATION
 from labs.recordings import chat_chunks, chat_text, fixture
 
 LESSON = "08_semantic_kernel_streaming"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from labs.sse import SSEEvent, SSEParser, encode_event
+from labs.replay.sse import SSEEvent, SSEParser, encode_event
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from labs.checks import _evaluate
-from labs.exercises.lesson_05 import expected_row, recorded_runs
+from labs.lessons.lesson_05.checks import expected_row, recorded_runs
 from labs.timeline import (
     AgentUpdatedRow,
     HandoffOccurredRow,

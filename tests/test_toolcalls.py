@@ -160,7 +160,7 @@ def server() -> Iterator[ReplayServer]:
 
 def test_the_full_loop_replays_through_the_sdk(server: ReplayServer) -> None:
     """Lesson 03's loop: stream, join, run, send back, stream the answer that quotes the results."""
-    from labs.authoring.lesson_03 import TWO_CITIES, WEATHER, WEATHER_TOOL, get_weather
+    from labs.lessons.lesson_03.scenarios import TWO_CITIES, WEATHER, WEATHER_TOOL, get_weather
     from labs.reply import collect_reply
 
     client = OpenAI(base_url=server.openai_base_url, api_key="replay", max_retries=0)
@@ -174,7 +174,7 @@ def test_the_full_loop_replays_through_the_sdk(server: ReplayServer) -> None:
 
 
 def test_tool_calls_of_a_non_streamed_answer(server: ReplayServer) -> None:
-    from labs.authoring.lesson_04 import QUESTION, TOOLS
+    from labs.lessons.lesson_04.scenarios import QUESTION, TOOLS
 
     completion = OpenAI(base_url=server.openai_base_url, api_key="replay", max_retries=0).chat.completions.create(model=RECORDED_MODEL, messages=QUESTION, tools=TOOLS)
     calls = tool_calls_of(completion.choices[0].message)
@@ -189,7 +189,7 @@ def test_the_sdk_joins_an_event_split_inside_a_character_across_reads() -> None:
     import httpx
 
     from labs.recordings import fixture
-    from labs.sse import SSEEvent, encode_event
+    from labs.replay.sse import SSEEvent, encode_event
 
     events = fixture("03_streamed_tool_calls/two_cities").interactions[0].response.events or []
     body = b"".join(encode_event(SSEEvent(data=e.data)) for e in events)

@@ -1,7 +1,7 @@
 """The chat web app in-process (httpx.ASGITransport, or the ASGI callable itself), then once over loopback.
 
 Every recorded prompt of every backend goes through the real SDK and the relay; the expected text and
-tool calls come from the scenarios that recorded the fixtures (`labs.authoring.lesson_09`), never from
+tool calls come from the scenarios that recorded the fixtures (`labs.lessons.lesson_09.scenarios`), never from
 the code under test. Disconnects are simulated at the ASGI level, where the test decides exactly when
 the client goes away and can then look at everything the backend left behind.
 """
@@ -19,7 +19,7 @@ import pytest
 from httpx_sse import ServerSentEvent, aconnect_sse, connect_sse
 
 import labs
-from labs.authoring.lesson_09 import ANSWERS, PROMPTS, SCENARIOS
+from labs.lessons.lesson_09.scenarios import ANSWERS, PROMPTS, SCENARIOS
 from labs.web import MAX_MESSAGE_CHARS, create_app, serve
 from labs.web.backends import AgentsBackend, AzureBackend, Backend, ChatBackend, SKBackend
 from labs.web.events import Error, ResponseComplete, SessionUpdate, TextDelta, ToolComplete, ToolStart, TypingStart, encode

@@ -18,7 +18,7 @@ import pytest
 from httpx_sse import connect_sse
 
 import labs
-from labs.authoring.lesson_09 import ANSWERS, PROMPTS, SCENARIOS
+from labs.lessons.lesson_09.scenarios import ANSWERS, PROMPTS, SCENARIOS
 from labs.web import WebServer, serve
 
 CHROMIUM_FLAGS = [

@@ -37,7 +37,7 @@ from starlette.applications import Starlette
 
 from ..config import settings
 from ..replay import default_server
-from ..serving import LoopbackServer
+from ..replay.loopback import LoopbackServer
 from .backends import Backend, BackendName, default_backends
 from .events import SEPARATOR, Error, ResponseComplete, SessionUpdate, TypingStart, WebEvent, encode
 

@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from azure.ai.agents.aio import AgentsClient as AsyncAgentsClient
     from openai import AsyncOpenAI
 
-    from ..cassette import Cassette
+    from ..replay.cassette import Cassette
 
 __all__ = [
     "AgentsBackend",

@@ -166,7 +166,7 @@ async def run(streams: int = 200, latency_streams: int = 20, speed: float = 1.0)
         raise SystemExit("the relay bench replays recorded streams: run it with LABS_MODE=replay (the default)")
     message = ChatBackend().prompt_in(fixture(FIXTURE))
     if message is None:
-        raise SystemExit(f"{FIXTURE} was not recorded through the chat backend: re-author it (python -m labs.authoring 09_)")
+        raise SystemExit(f"{FIXTURE} was not recorded through the chat backend: re-author it (python -m labs.lessons 09_)")
     expected_text = chat_text(FIXTURE)
     with serve() as server:
         with replay_speed(0):  # warm up: imports, the replay server's fixtures, first connections

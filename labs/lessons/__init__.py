@@ -1,0 +1,112 @@
+"""The course machinery, one folder per lesson: what authoring records, and the exercise checkers.
+
+`labs/lessons/lesson_NN/` holds
+- `scenarios.py`: the fixtures of the lesson (`SCENARIOS`), each naming its fixture, saying what is
+  special about it, scripting what the "model" answers, and running the SDK calls as the lesson makes them;
+- `checks.py`: the checkers of exercises N.x (`@exercise("N.M")`), which `labs.check` imports on first use.
+`sdk_smoke/` and `sdk_azure/` hold scenarios only: one of each SDK call, for the unit tests.
+
+How fixtures are made: record mode, with a scripted stand-in (`labs.replay.standins`) as the live service.
+The scenario's real SDK calls go through the replay server in `LABS_MODE=record`, which proxies them to the
+stand-in and writes the fixture, so the recorded requests are byte for byte what the SDKs send, and the
+recorded timings are measured. `python -m labs.lessons list` shows the scenarios, `python -m labs.lessons
+record PREFIX...` re-records those whose names start with a prefix (`03_`, or a full name such as
+`02_collect_while_streaming/refusal`). To record from the real service instead, run the lesson with
+`LABS_MODE=record` and a key in `.env` (see labs/fixtures/README.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import inspect
+import os
+import pkgutil
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from ..config import FIXTURES_DIR
+from ..replay import default_server, reset_default_server
+from ..replay.cassette import SurfaceName
+from ..replay.standins import STANDINS, Reply, ScriptedServer, ToolCall
+from ..replay.surfaces import surface
+
+__all__ = ["Reply", "Scenario", "ToolCall", "all_scenarios", "author", "recording_environment", "select"]
+
+
+@dataclass
+class Scenario:
+    name: str  # "<lesson folder>/<scenario>", the fixture's path below labs/fixtures without .yaml
+    comment: str
+    replies: list[Reply]
+    run: Callable[[], Any]  # the lesson's SDK calls; may be async
+    surface: SurfaceName = "openai"
+
+
+@contextmanager
+def recording_environment(upstreams: dict[SurfaceName, str], record_dir: str) -> Iterator[None]:
+    """Environment for record mode with each surface forwarded to the given URL; restored afterwards."""
+    patch = {
+        "LABS_MODE": "record",
+        "LABS_REPLAY_SPEED": "0",
+        "OPENAI_API_KEY": "authoring-stand-in-placeholder-not-a-key",
+        "LABS_RECORD_DIR": record_dir,
+        **{surface(name).upstream_variable: url for name, url in upstreams.items()},
+    }
+    saved = {k: os.environ.get(k) for k in patch}
+    os.environ.update(patch)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        reset_default_server()
+
+
+def all_scenarios() -> list[Scenario]:
+    """Every scenario defined in the `labs.lessons.<folder>.scenarios` modules, lesson by lesson."""
+    found: list[Scenario] = []
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if info.ispkg and (Path(__path__[0]) / info.name / "scenarios.py").exists():
+            found.extend(importlib.import_module(f"{__name__}.{info.name}.scenarios").SCENARIOS)
+    return found
+
+
+def select(prefixes: list[str]) -> list[Scenario]:
+    """The scenarios whose names start with one of the prefixes (`03_`, `02_collect_while_streaming/refusal`)."""
+    return [s for s in all_scenarios() if s.name.startswith(tuple(prefixes))]
+
+
+def _run(call: Callable[[], Any]) -> Any:
+    result = call()
+    return asyncio.run(result) if inspect.isawaitable(result) else result
+
+
+def author(scenarios: list[Scenario], record_dir: str | None = None) -> None:
+    """Record each scenario through the real SDKs into fixtures, with a stand-in playing each surface it uses."""
+    folder = record_dir or str(FIXTURES_DIR)
+    with ExitStack() as stack:
+        standins: dict[SurfaceName, ScriptedServer] = {
+            name: stack.enter_context(STANDINS[name]()) for name in sorted({s.surface for s in scenarios})
+        }
+        stack.enter_context(recording_environment({name: s.upstream_url for name, s in standins.items()}, folder))
+        for scenario in scenarios:
+            target = standins[scenario.surface]
+            target.script(*scenario.replies)
+            server = default_server()
+            pin = {"name": scenario.name, "comment": scenario.comment, "surface": scenario.surface}
+            httpx.post(f"{server.url}/_labs/record-as", json=pin).raise_for_status()
+            _run(scenario.run)
+            httpx.post(f"{server.url}/_labs/record-as", json={"name": None}).raise_for_status()
+            if target.replies:
+                raise RuntimeError(f"{scenario.name}: {len(target.replies)} scripted replies were not requested")
+            print(f"recorded {scenario.name}", file=sys.stderr)

@@ -1,0 +1,238 @@
+"""Lesson 05: openai-agents streaming (a storyteller, a game master with dice tools, a handoff to an oracle),
+and the terminal chat's recorded conversation, once per backend.
+
+The agents below are the lesson's agents, built the way the notebook builds them, so the recorded
+requests (instructions, tool schemas, the handoff tool) are exactly what the notebook sends. The tools
+draw from the run's context, a `random.Random(SEED)`: `labs.replay_random(SEED)` gives the notebook the
+same generator in replay, so the rolls it sends in its follow-up requests are the recorded ones, and the
+scripted narration below is written from those same rolls.
+
+The chat's fixtures are recorded by driving `labs.chat.Chat` itself, the code path `python -m labs.chat`
+runs, so each turn's request carries the history exactly as the chat sends it.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import random
+
+from agents import Agent, RunContextWrapper, Runner, function_tool
+
+from rich.console import Console
+
+from ... import clients
+from ...chat import RECORDED_PROMPTS, Chat, make_backend
+from .. import Reply, Scenario, ToolCall
+
+__all__ = [
+    "CHAT_ANSWERS",
+    "CLIFF_PROMPT",
+    "MAGIC_8_BALL",
+    "ORACLE_PROMPT",
+    "SCENE_PROMPT",
+    "SCENARIOS",
+    "SEED",
+    "game_master",
+    "storyteller",
+]
+
+SEED = 6
+MAGIC_8_BALL = ["It is certain", "Without a doubt", "Ask again later", "Cannot predict now", "Don't count on it", "Very doubtful"]
+
+SCENE_PROMPT = "Set the scene: our party reaches the foot of the Ember Cliffs at dusk."
+CLIFF_PROMPT = "I climb the cliff. Do I make it to the top?"
+ORACLE_PROMPT = "Will we find the lost crown in the monastery?"
+
+STORYTELLER_INSTRUCTIONS = "You are the storyteller of a tabletop adventure. Answer in at most three sentences."
+GAME_MASTER_INSTRUCTIONS = (
+    "You are the game master of a tabletop adventure. Narrate in short, vivid sentences. Before an uncertain "
+    "outcome, say what is at stake, then use a tool: roll_die for skill checks (a d20 unless told otherwise), "
+    "flip_coin for even chances. Hand questions about the future to the Oracle."
+)
+ORACLE_INSTRUCTIONS = "You are the Oracle. Shake the magic 8-ball for every question, then give its answer a mysterious one-sentence meaning."
+
+
+def storyteller(model: str | None = None) -> Agent:
+    """The lesson's first agent: no tools, one streamed answer."""
+    return Agent(name="Storyteller", instructions=STORYTELLER_INSTRUCTIONS, model=model or clients.model())
+
+
+def game_master(model: str | None = None) -> Agent[random.Random]:
+    """The game master (roll_die, flip_coin) with a handoff to the Oracle (magic_8_ball), as the notebook builds them."""
+    @function_tool
+    def roll_die(ctx: RunContextWrapper[random.Random], sides: int) -> int:
+        """Roll a die with the given number of sides and return the number rolled."""
+        return ctx.context.randint(1, sides)
+
+    @function_tool
+    def flip_coin(ctx: RunContextWrapper[random.Random]) -> str:
+        """Flip a coin and return heads or tails."""
+        return ctx.context.choice(["heads", "tails"])
+
+    @function_tool
+    def magic_8_ball(ctx: RunContextWrapper[random.Random], question: str) -> str:
+        """Shake the magic 8-ball for a yes-or-no question and return its answer."""
+        return ctx.context.choice(MAGIC_8_BALL)
+
+    oracle = Agent(
+        name="Oracle",
+        handoff_description="Answers questions about the future with the magic 8-ball.",
+        instructions=ORACLE_INSTRUCTIONS,
+        tools=[magic_8_ball],
+        model=model or clients.model(),
+    )
+    return Agent(
+        name="Game master",
+        instructions=GAME_MASTER_INSTRUCTIONS,
+        tools=[roll_die, flip_coin],
+        handoffs=[oracle],
+        model=model or clients.model(),
+    )
+
+
+async def _stream(agent: Agent, prompt: str, context: random.Random | None = None) -> None:
+    client = clients.configure_agents_sdk()
+    result = Runner.run_streamed(agent, prompt, context=context)
+    async for _ in result.stream_events():
+        pass
+    await client.close()
+
+
+async def opening_scene() -> None:
+    await _stream(storyteller(), SCENE_PROMPT)
+
+
+async def cliff_climb() -> None:
+    await _stream(game_master(), CLIFF_PROMPT, random.Random(SEED))
+
+
+async def oracle_handoff() -> None:
+    await _stream(game_master(), ORACLE_PROMPT, random.Random(SEED))
+
+
+# The rolls a run seeded with SEED makes, in the order the tools are called: the narration is written from them.
+_cliff = random.Random(SEED)
+ROLL, COIN = _cliff.randint(1, 20), _cliff.choice(["heads", "tails"])
+PROPHECY = random.Random(SEED).choice(MAGIC_8_BALL)
+_PACE = {"first_token": 0.35, "gap": 0.025}
+
+SCENARIOS = [
+    Scenario(
+        "05_agents_sdk_streaming/opening_scene",
+        "openai-agents over the Responses API, no tools: one response whose text arrives as response.output_text.delta "
+        "events between response.created and response.completed (which carries the usage).",
+        [
+            Reply(
+                text="Dusk paints the Ember Cliffs the colour of dying coals as your party reaches their foot. High above, "
+                "a hawk circles the ledge where an old monastery clings to the rock. The wind smells of rain, and the only "
+                "way up is the cliff itself.",
+                **_PACE,
+            )
+        ],
+        opening_scene,
+    ),
+    Scenario(
+        "05_agents_sdk_streaming/cliff_climb",
+        f"Narration and tool calls interleaved: each of the first two responses streams a sentence of text and then a "
+        f"function call in the same response (roll_die with sides 20, then flip_coin with no arguments); the follow-up "
+        f"requests carry the tool outputs a generator seeded with {SEED} gives ({ROLL}, then {COIN}). Three model "
+        f"responses for one run.",
+        [
+            Reply(
+                text="You dig your fingers into the warm stone and start to climb. The rock is steep and crumbling: "
+                "you need 12 or more on a d20.",
+                tool_calls=[ToolCall("roll_die", json.dumps({"sides": 20}))],
+                **_PACE,
+            ),
+            Reply(
+                text=f"{ROLL}! Your boots find every ledge and you haul yourself over the top. Two paths lead away from "
+                "the edge, so let the coin choose.",
+                tool_calls=[ToolCall("flip_coin", "{}")],
+                **_PACE,
+            ),
+            Reply(
+                text=f"{COIN.capitalize()}: you take the left path, towards the ruined monastery, where a faint light "
+                "flickers behind a broken window.",
+                **_PACE,
+            ),
+        ],
+        cliff_climb,
+    ),
+    Scenario(
+        "05_agents_sdk_streaming/oracle_handoff",
+        "A handoff: the game master's only output is a transfer_to_oracle call, the runner switches agents "
+        "(agent_updated_stream_event), and the Oracle's request carries the handoff call and its output, its own "
+        f"instructions and tools. The Oracle streams a sentence, calls magic_8_ball (seeded with {SEED}: "
+        f"{PROPHECY!r}), then interprets the answer.",
+        [
+            Reply(tool_calls=[ToolCall("transfer_to_oracle", "{}")], **_PACE),
+            Reply(
+                text="The Oracle closes her eyes and shakes the ancient sphere.",
+                tool_calls=[ToolCall("magic_8_ball", json.dumps({"question": ORACLE_PROMPT}))],
+                **_PACE,
+            ),
+            Reply(
+                text=f"\u201c{PROPHECY}.\u201d The crown is not where you think it is: look for it where the light "
+                "in the window is coming from.",
+                **_PACE,
+            ),
+        ],
+        oracle_handoff,
+    ),
+]
+
+
+async def chat_conversation(backend: str) -> None:
+    """The recorded prompts, asked in order through the chat's own code path (history included)."""
+    chat = Chat(make_backend(backend), Console(file=io.StringIO()))  # type: ignore[arg-type]
+    for prompt in RECORDED_PROMPTS:
+        await chat.submit(prompt)
+    await chat.backend.aclose()
+    if len(chat.answers) != len(RECORDED_PROMPTS) or any(a.interrupted for a in chat.answers):
+        raise RuntimeError(f"the {backend} conversation did not record every answer: {chat.answers}")
+
+
+CHAT_ANSWERS = (
+    "Lovely! For one day in Lisbon:\n1. **Alfama**: wander its steep lanes up to the Miradouro de Santa Luzia.\n"
+    "2. **Belém**: the Jerónimos Monastery, then a pastel de nata at the old bakery nearby.\n"
+    "3. **Tram 28**: ride it through the old town (go early to beat the queue).",
+    "Belém: the Jerónimos Monastery and the museums around it keep you dry, and a warm pastel de nata is even better "
+    "with rain outside. Save Alfama's slippery cobbles and the tram's open windows for a sunny day.",
+    "Lisbon's trams began in 1873 as horse-drawn cars on rails along the river, nicknamed \"americanos\" after the "
+    "American company that built them. Carris electrified the network in 1901, and the yellow eléctricos were soon "
+    "climbing hills that horses had struggled with. Buses, and from 1959 the Metro, then took over route after route, "
+    "until only a handful of lines were left: the narrow, steep ones through the old quarters. The most famous is "
+    "line 28, which winds through Graça, Alfama, Baixa and Chiado in small wooden cars built in the 1930s. A tip: "
+    "ride it early in the morning, before the crowds, and hold on tight on the hills.",
+)
+_CHAT_PACE = ({"first_token": 0.4, "gap": 0.03}, {"first_token": 0.4, "gap": 0.03}, {"first_token": 0.5, "gap": 0.04})
+
+
+async def chat_backend() -> None:
+    await chat_conversation("chat")
+
+
+async def agents_backend() -> None:
+    await chat_conversation("agents")
+
+
+SCENARIOS += [
+    Scenario(
+        "05_terminal_chat/chat_backend",
+        "The terminal chat's conversation over Chat Completions (python -m labs.chat --backend chat): three turns, "
+        "each request carrying the whole history as messages, so the second question (\"which of those...\") only "
+        "makes sense after the first answer. Every stream ends with a usage chunk (include_usage). The third answer "
+        "is the longest (about five seconds at speed 1), for interrupting with Ctrl-C.",
+        [Reply(text=text, **pace) for text, pace in zip(CHAT_ANSWERS, _CHAT_PACE)],
+        chat_backend,
+    ),
+    Scenario(
+        "05_terminal_chat/agents_backend",
+        "The same conversation through openai-agents (python -m labs.chat --backend agents): each request sends the "
+        "history as Responses API input items (user and assistant messages), and each stream ends with "
+        "response.completed carrying the usage. The third answer is the longest, for interrupting with Ctrl-C.",
+        [Reply(text=text, **pace) for text, pace in zip(CHAT_ANSWERS, _CHAT_PACE)],
+        agents_backend,
+    ),
+]

@@ -1,0 +1,134 @@
+"""Checks for lesson 07 (tools while streaming, by hand).
+
+Exercise 7.1's `ToolRunner` is streamed through the real SDK, on a client without automatic function calls,
+against a replay server of the check's own (always replay, at full speed, whatever `LABS_MODE` says, so a
+check never spends a learner's Azure quota or depends on what a live model answers). The runs are the
+`manual_*` scenarios of `labs.lessons.lesson_07.scenarios`, recorded with the exercise's solution; the expected tool
+calls and answer come from those fixtures.
+
+The SDK logs and swallows any exception raised inside a callback, so a failing `on_thread_run` would look
+like a run that silently stopped. The check subclasses the learner's handler to catch what it raises and
+to collect the text it streamed, and says which.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+from azure.ai.agents import AgentsClient
+from azure.ai.agents.models import MessageDeltaChunk, ThreadRun
+from azure.core.credentials import AzureKeyCredential
+from azure.core.pipeline.policies import AzureKeyCredentialPolicy
+
+from .scenarios import MANUAL_CASES, ManualCase, get_weather, manual_round
+from ...checks import Case, exercise
+from ...clients import RECORDED_AZURE_MODEL
+from ...recordings import fixture
+from ...replay import ReplayServer
+
+
+def _replay_client(server: ReplayServer) -> AgentsClient:
+    # A key policy: azure-core refuses bearer tokens over http, and the replay server checks none.
+    key = AzureKeyCredential("replay")
+    return AgentsClient(endpoint=server.azure_endpoint, credential=key, authentication_policy=AzureKeyCredentialPolicy(key, "Authorization", prefix="Bearer"))
+
+
+def _expected(case: ManualCase) -> tuple[list[dict[str, Any]], str]:
+    """The tool calls the run asked for, in order, and the answer it finally streamed."""
+    events = [e for i in fixture(case.scenario).interactions for e in i.response.events or []]
+    calls = [
+        json.loads(call["function"]["arguments"])
+        for e in events
+        if e.event == "thread.run.requires_action"
+        for call in e.json()["required_action"]["submit_tool_outputs"]["tool_calls"]
+    ]
+    answer = [e.json() for e in events if e.event == "thread.message.completed"][-1]
+    return calls, "".join(part["text"]["value"] for part in answer["content"] if part["type"] == "text")
+
+
+def _watched(runner_class: type) -> type:
+    class Watched(runner_class):  # type: ignore[misc,valid-type]
+        """The learner's handler, with what it raised and what it streamed written down."""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.raised: list[BaseException] = []
+            self.streamed = ""
+
+        def on_thread_run(self, run: ThreadRun) -> Any:
+            try:
+                return super().on_thread_run(run)
+            except Exception as error:
+                self.raised.append(error)
+                raise
+
+        def on_message_delta(self, delta: MessageDeltaChunk) -> Any:
+            self.streamed += delta.text
+            return super().on_message_delta(delta)
+
+    return Watched
+
+
+def _run_case(runner_class: type, case: ManualCase, server: ReplayServer) -> tuple[Any, list[dict[str, Any]]]:
+    calls: list[dict[str, Any]] = []
+
+    @functools.wraps(get_weather)
+    def traced(**kwargs: Any) -> str:
+        calls.append(kwargs)
+        return get_weather(**kwargs)
+
+    # A handler that hands the continuation to another handler leaves that stream unread; when the client
+    # closes, the server's writes fail and asyncio warns once per event. The check reports the real problem.
+    asyncio_log = logging.getLogger("asyncio")
+    level, asyncio_log.level = asyncio_log.level, logging.ERROR
+    try:
+        with _replay_client(server) as client:
+            handler = manual_round(client, case, _watched(runner_class)(client, {traced}), RECORDED_AZURE_MODEL)
+    finally:
+        asyncio_log.setLevel(level)
+    if handler.raised and isinstance(handler.raised[0], NotImplementedError):
+        raise handler.raised[0]
+    return handler, calls
+
+
+def _verify(case: ManualCase) -> Any:
+    expected_calls, answer = _expected(case)
+
+    def verify(result: tuple[Any, list[dict[str, Any]]]) -> None:
+        handler, calls = result
+        if handler.raised:
+            error = handler.raised[0]
+            raise AssertionError(
+                f"on_thread_run raised {type(error).__name__}: {str(error)[:300]} (the SDK logs exceptions from callbacks "
+                "and carries on, so the run was left waiting)"
+            )
+        assert calls or handler.streamed, "nothing ran and no answer streamed: the run stopped at requires_action, waiting for tool outputs"
+        assert calls == expected_calls, f"get_weather was called with {calls}; the run asked for {expected_calls}"
+        assert handler.streamed, "the functions ran, but the rest of the run never reached this handler: pass event_handler=self"
+        assert handler.streamed == answer, f"streamed {handler.streamed[:50]!r}, the run answered {answer[:50]!r}"
+
+    return verify
+
+
+@exercise("7.1")
+def check_tool_runner(runner_class: type) -> Iterator[Case]:
+    in_progress = ThreadRun({"id": "run_check", "thread_id": "thread_check", "status": "in_progress", "object": "thread.run"})
+    yield Case(
+        "a run still in progress needs nothing",
+        run=lambda: runner_class(None, {get_weather}).on_thread_run(in_progress),
+        hint="act only when run.status == 'requires_action'",
+    )
+    hint = (
+        "for each call in run.required_action.submit_tool_outputs.tool_calls, run the function on json.loads(arguments), "
+        "then client.runs.submit_tool_outputs_stream(thread_id=..., run_id=..., tool_outputs=[ToolOutput(...)], event_handler=self)"
+    )
+    server = ReplayServer(mode="replay", speed=0).start()
+    try:
+        for case in MANUAL_CASES:
+            yield Case(case.description, run=lambda case=case: _run_case(runner_class, case, server), verify=_verify(case), hint=hint)
+    finally:
+        server.stop()

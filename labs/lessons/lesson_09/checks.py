@@ -1,0 +1,34 @@
+"""Checks for lesson 09 (SSE to the browser): one event framed by hand, byte for byte as sse-starlette frames it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from ...checks import Case, exercise
+from ...web.events import ResponseComplete, TextDelta, ToolStart, WebEvent, encode, payload
+
+Frame = Callable[[str, dict[str, Any], int], bytes]
+
+
+def _verify(expected: bytes) -> Callable[[object], None]:
+    def verify(got: object) -> None:
+        assert isinstance(got, bytes), f"return bytes (encode the text as UTF-8), not {type(got).__name__}"
+        if got != expected:
+            raise AssertionError(f"expected {expected!r}, got {got!r}")
+
+    return verify
+
+
+@exercise("9.1")
+def check_frame(frame: Frame) -> Iterator[Case]:
+    cases: list[tuple[str, WebEvent, int, str]] = [
+        ("a text delta", TextDelta("Hello"), 3, "write id:, event: and data: lines, each ending in \\n, then a blank line; the data is compact JSON (separators=(',', ':'))"),
+        ("a delta holding newlines", TextDelta("\n\n- Water"), 4, "put JSON after data:, so the newlines travel escaped"),
+        ("a delta with non-ASCII text", TextDelta("6\u00b0C, snow"), 5, "json.dumps(..., ensure_ascii=False) keeps the text as UTF-8"),
+        ("a tool call with JSON arguments", ToolStart("trail_conditions", '{"trail":"Ridge Trail"}'), 6, "compact JSON: separators=(',', ':')"),
+        ("the final event, ttft_ms null", ResponseComplete("Hi.", 1, 3, None), 7, "None becomes null in JSON"),
+    ]
+    for name, event, event_id, hint in cases:
+        expected = encode(event, event_id).encode()  # sse-starlette's own bytes for this event
+        yield Case(name, run=lambda event=event, event_id=event_id: frame(event.type, payload(event), event_id), verify=_verify(expected), hint=hint)

@@ -1,0 +1,146 @@
+"""Lesson 09: the web app's recorded prompts, two or three per backend, recorded through `labs.web.backends`.
+
+Each scenario runs the backend's own `stream()` in record mode, so the recorded requests are exactly what
+the app sends for that prompt, and the page lists the prompt as a suggestion in replay mode. Every
+backend has one Markdown answer full of newlines (the `data: {chunk}` bug loses its lines) and one tool
+round (tool progress on the page); the chat backend also has an answer carrying HTML and a script, which
+the page must show as text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from ...web.backends import AgentsBackend, AzureBackend, Backend, ChatBackend, SKBackend
+from .. import Reply, Scenario, ToolCall
+
+__all__ = ["ANSWERS", "PROMPTS", "SCENARIOS"]
+
+PROMPTS = {
+    "chat_pack_list": "What should I pack for a day hike?",
+    "chat_trail_tool": "Is the Ridge Trail open this weekend?",
+    "chat_xss": "What does a script hidden in a product review look like?",
+    "agents_insulation": "Down or synthetic insulation for a wet climate?",
+    "agents_stock_tool": "Do you have the Alpine 40 backpack in stock?",
+    "azure_rain_tips": "Give me three tips for hiking in the rain.",
+    "azure_forecast_tool": "What's the weather at Lake Louise tomorrow?",
+    "sk_trail_shoes": "How do I choose trail running shoes?",
+    "sk_jacket_size_tool": "Which Summit jacket size fits a 102 cm chest?",
+}
+
+ANSWERS = {
+    "chat_pack_list": (
+        "For a day hike, pack the **ten essentials** and little else:\n\n"
+        "- Water (2 litres) and snacks\n"
+        "- A map, and your phone charged\n"
+        "- A warm layer and a rain shell\n"
+        "- Sun cream, a hat and a small first-aid kit\n\n"
+        "Check the trail report before you leave."
+    ),
+    "chat_trail_tool": (
+        "Yes: the **Ridge Trail** is open.\n\n"
+        "The ranger's note says it is muddy above the second bridge, so wear boots with a good grip."
+    ),
+    "chat_xss": (
+        'A review can hide markup such as <img src=x onerror="window.xssFired=1"> or '
+        "<script>window.xssFired=2</script> in its text.\n\n"
+        "A page that inserts model output with innerHTML runs it; a page that inserts it as text shows it harmlessly."
+    ),
+    "agents_insulation": (
+        "In a wet climate, choose **synthetic** insulation:\n\n"
+        "1. It keeps most of its warmth when damp.\n"
+        "2. It dries faster.\n"
+        "3. It costs less.\n\n"
+        "Down is lighter and packs smaller, so keep it for cold, dry trips."
+    ),
+    "agents_stock_tool": "Yes, we have **3** Alpine 40 backpacks in stock,\nin slate and in moss.",
+    "azure_rain_tips": (
+        "Three tips for hiking in the rain:\n\n"
+        "1. Wear a breathable shell and skip cotton.\n"
+        "2. Pack a dry layer in a waterproof bag.\n"
+        "3. Choose trails with good drainage and avoid river crossings."
+    ),
+    "azure_forecast_tool": "Tomorrow at **Lake Louise**: 6°C with snow showers until noon,\nthen clearing. Bring a warm hat.",
+    "sk_trail_shoes": (
+        "Choose trail running shoes by:\n\n"
+        "- **Fit**: a thumb's width in front of your toes.\n"
+        "- **Grip**: deeper lugs for mud, flatter ones for hard paths.\n"
+        "- **Drop**: stay near what you run in now."
+    ),
+    "sk_jacket_size_tool": "A 102 cm chest fits a **medium (M)** Summit jacket.\n\nIf you layer a fleece underneath, try the L.",
+}
+
+_BACKENDS: dict[str, Callable[[], Backend]] = {"chat": ChatBackend, "agents": AgentsBackend, "azure": AzureBackend, "sk": SKBackend}
+
+
+def _run(key: str) -> Callable[[], Coroutine[Any, Any, None]]:
+    async def run() -> None:
+        backend = _BACKENDS[key.split("_")[0]]()
+        async for _ in backend.stream(PROMPTS[key]):
+            pass
+
+    return run
+
+
+def _scenario(key: str, comment: str, replies: list[Reply]) -> Scenario:
+    surface = "azure" if key.startswith("azure_") else "openai"
+    return Scenario(f"09_sse_to_the_browser/{key}", comment, replies, _run(key), surface=surface)
+
+
+SCENARIOS = [
+    _scenario(
+        "chat_pack_list",
+        "Chat backend, text only: a Markdown list whose newlines travel inside the deltas (\"\\n\\n-\", \"\\n-\"). "
+        "Framed as `data: {chunk}` those deltas end the event early and the list items vanish; as JSON they survive.",
+        [Reply(text=ANSWERS["chat_pack_list"], first_token=0.5, gap=0.03)],
+    ),
+    _scenario(
+        "chat_trail_tool",
+        "Chat backend, one tool round: a trail_conditions call whose arguments arrive in fragments, then the "
+        "follow-up request carrying the tool result, whose streamed answer has a paragraph break.",
+        [Reply(tool_calls=[ToolCall("trail_conditions", '{"trail":"Ridge Trail"}')]), Reply(text=ANSWERS["chat_trail_tool"])],
+    ),
+    _scenario(
+        "chat_xss",
+        "Chat backend, an answer that carries an <img onerror> and a <script> tag as text: the page must show them "
+        "and run nothing (the browser test checks window.xssFired stays undefined).",
+        [Reply(text=ANSWERS["chat_xss"])],
+    ),
+    _scenario(
+        "agents_insulation",
+        "openai-agents Runner.run_streamed over the Responses API, text only: a numbered Markdown list, so deltas "
+        "carry newlines.",
+        [Reply(text=ANSWERS["agents_insulation"])],
+    ),
+    _scenario(
+        "agents_stock_tool",
+        "openai-agents with a function tool: a stock_level call (response.function_call_arguments.delta), then the "
+        "second request with its function_call_output and the streamed answer.",
+        [Reply(tool_calls=[ToolCall("stock_level", '{"product":"Alpine 40"}')]), Reply(text=ANSWERS["agents_stock_tool"])],
+    ),
+    _scenario(
+        "azure_rain_tips",
+        "azure-ai-agents, the chain one web request makes: create a thread holding the question, then an agent, stream the run "
+        "(a numbered list in thread.message.delta events), delete the agent.",
+        [Reply(text=ANSWERS["azure_rain_tips"])],
+    ),
+    _scenario(
+        "azure_forecast_tool",
+        "azure-ai-agents with automatic function calling: the run stream ends in requires_action for get_forecast, "
+        "the SDK submits the output with stream=true and the continuation streams the answer; then the agent is deleted.",
+        [Reply(tool_calls=[ToolCall("get_forecast", '{"place":"Lake Louise"}')]), Reply(text=ANSWERS["azure_forecast_tool"])],
+    ),
+    _scenario(
+        "sk_trail_shoes",
+        "semantic-kernel streaming with a plugin registered but not called: a Markdown list; SK asks for "
+        "include_usage, so the stream ends with a usage chunk.",
+        [Reply(text=ANSWERS["sk_trail_shoes"])],
+    ),
+    _scenario(
+        "sk_jacket_size_tool",
+        "semantic-kernel automatic function calling: the call is named gear-jacket_size on the wire "
+        "(plugin-function); the kernel runs it and the second request streams the answer.",
+        [Reply(tool_calls=[ToolCall("gear-jacket_size", '{"chest_cm":102}')]), Reply(text=ANSWERS["sk_jacket_size_tool"])],
+    ),
+]

@@ -1,0 +1,1 @@
+"""The azure-ai-agents smoke scenarios (labs/fixtures/sdk_smoke/azure_*), for the unit tests."""

@@ -1,0 +1,85 @@
+"""What the scripted stand-ins share: scripted replies, their tokenisation, a loopback server to run on.
+
+This workbook's fixtures are written by record mode itself: a lesson's real SDK calls go through the
+replay server in record mode, and the "live service" upstream is a stand-in that answers from a script
+of `Reply` objects in its service's wire format, paced like a model (a first-token wait, then tens of
+milliseconds between tokens). One module per surface (`openai.py`, `azure.py`); this is their base.
+With a key, `LABS_MODE=record` records from the real service instead. No notebook uses a stand-in.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.applications import Starlette
+
+from ..loopback import ServedApp
+
+__all__ = ["Reply", "ScriptedServer", "ToolCall", "fragments", "tokens"]
+
+_TOKEN = re.compile(r"\s*[^\s\w]+|\s*\w+|\s+")
+
+
+def tokens(text: str) -> list[str]:
+    """Cut text the way a tokenizer roughly does: words with their leading space, punctuation apart."""
+    return _TOKEN.findall(text)
+
+
+@dataclass
+class ToolCall:
+    name: str
+    arguments: str
+    fragments: list[str] | None = None  # how the arguments arrive; default: cut into small pieces
+
+
+@dataclass
+class Reply:
+    """One scripted answer: text, a refusal, or tool calls, with the pacing of a real model."""
+
+    text: str = ""
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    refusal: str | None = None
+    finish_reason: str | None = None
+    first_token: float = 0.45
+    gap: float = 0.03
+    status: int = 200
+    error: dict[str, Any] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def finish(self) -> str:
+        return self.finish_reason or ("tool_calls" if self.tool_calls else "stop")
+
+
+def fragments(call: ToolCall, rng: random.Random) -> list[str]:
+    """How a call's arguments arrive: the scripted fragments, or small seeded pieces of 2 to 7 characters."""
+    if call.fragments is not None:
+        return call.fragments
+    out, text = [], call.arguments
+    while text:
+        size = rng.randint(2, 7)
+        out.append(text[:size])
+        text = text[size:]
+    return out
+
+
+class ScriptedServer(ServedApp):
+    """What every stand-in shares: a queue of scripted replies, a log of requests, a loopback server to run on."""
+
+    def __init__(self, app: Starlette, name: str) -> None:
+        super().__init__(app, name=name)
+        self.replies: deque[Reply] = deque()
+        self.requests: list[dict[str, Any]] = []
+        self.app = app
+
+    def script(self, *replies: Reply) -> None:
+        self.replies.extend(replies)
+
+    @property
+    def upstream_url(self) -> str:
+        """What record mode forwards this stand-in's surface to (its base URL or project endpoint)."""
+        raise NotImplementedError
