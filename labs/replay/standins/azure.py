@@ -84,7 +84,7 @@ class AzureStandIn(ScriptedServer):
         self._ids = random.Random(seed)
         self._turns = 0
         self._clock = float(_EPOCH)
-        base = f"/api/projects/{project}"
+        self.base_path = base = f"/api/projects/{project}"
         app = Starlette(
             routes=[
                 Route("/_identity/token", self._identity_token, methods=["GET"]),
@@ -105,13 +105,9 @@ class AzureStandIn(ScriptedServer):
     # -- lifecycle -------------------------------------------------------------------------------
 
     @property
-    def upstream_url(self) -> str:
-        """What record mode forwards this surface to while the stand-in plays the service."""
-        return self.endpoint
-
-    @property
     def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.port}/api/projects/{self.project}"
+        """The project endpoint an AgentsClient would use to talk to the stand-in directly."""
+        return self.upstream_url
 
     def start(self) -> Self:
         super().start()

@@ -70,6 +70,8 @@ def fragments(call: ToolCall, rng: random.Random) -> list[str]:
 class ScriptedServer(ServedApp):
     """What every stand-in shares: a queue of scripted replies, a log of requests, a loopback server to run on."""
 
+    base_path = ""  # where the service's API sits below the stand-in's URL
+
     def __init__(self, app: Starlette, name: str) -> None:
         super().__init__(app, name=name)
         self.replies: deque[Reply] = deque()
@@ -82,4 +84,4 @@ class ScriptedServer(ServedApp):
     @property
     def upstream_url(self) -> str:
         """What record mode forwards this stand-in's surface to (its base URL or project endpoint)."""
-        raise NotImplementedError
+        return self.url + self.base_path

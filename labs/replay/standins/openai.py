@@ -39,14 +39,12 @@ class OpenAIStandIn(ScriptedServer):
         )
         super().__init__(app, name="labs-openai-standin")
 
-    @property
-    def upstream_url(self) -> str:
-        """What record mode forwards this surface to while the stand-in plays the service."""
-        return self.base_url
+    base_path = "/v1"
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
+        """The `base_url` an OpenAI client would use to talk to the stand-in directly."""
+        return self.upstream_url
 
     # -- pacing ----------------------------------------------------------------------------------
 
