@@ -16,6 +16,7 @@ from .clients import (
 )
 from .checks import check
 from .config import ConfigError, MissingCredentialError, settings
+from .demos import fault_server, only_in_replay, register_magics
 from .randomness import replay_random
 from .replay import default_server as replay_server
 from .replay import replay_speed
@@ -29,7 +30,9 @@ __all__ = [
     "azure_model",
     "check",
     "configure_agents_sdk",
+    "fault_server",
     "model",
+    "only_in_replay",
     "openai_client",
     "replay_random",
     "replay_server",
@@ -37,3 +40,5 @@ __all__ = [
     "settings",
     "sk_chat_completion",
 ]
+
+register_magics()  # %%only_in_replay in a notebook (nothing outside IPython)
