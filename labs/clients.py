@@ -41,10 +41,10 @@ RECORDED_AZURE_MODEL = azure_surface.RECORDED_MODEL
 _REPLAY_KEY = "replay-no-key-needed"
 
 
-def model() -> str:
-    """The chat model name to use: the recorded one when replaying, `LABS_MODEL` (or gpt-4o-mini) live."""
+def model(*, server: ReplayServer | None = None) -> str:
+    """The chat model name to use: the recorded one when replaying (or talking to `server`), `LABS_MODEL` live."""
     current = settings()
-    if current.mode == "replay":
+    if (server.mode if server is not None else current.mode) == "replay":
         return RECORDED_MODEL
     return current.model or RECORDED_MODEL
 

@@ -20,12 +20,9 @@ from __future__ import annotations
 from typing import Any
 
 from .config import settings
-from .replay import ReplayServer
+from .replay import fault_server
 
 __all__ = ["fault_server", "only_in_replay", "register_magics", "skip_message"]
-
-_fault_server: ReplayServer | None = None
-
 
 def skip_message(why: str) -> str:
     """The one line a replay-only cell prints in live or record mode."""
@@ -39,16 +36,6 @@ def only_in_replay(why: str) -> bool:
         return True
     print(skip_message(why), flush=True)
     return False
-
-
-def fault_server(speed: float | None = None) -> ReplayServer:
-    """A local replay server for the recorded faults, in every mode (a live service cannot fail on demand)."""
-    global _fault_server
-    if _fault_server is None:
-        _fault_server = ReplayServer(mode="replay", speed=settings().speed if speed is None else speed).start()
-    elif speed is not None:
-        _fault_server.speed = speed
-    return _fault_server
 
 
 def _only_in_replay_magic(line: str, cell: str) -> None:

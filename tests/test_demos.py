@@ -46,8 +46,12 @@ def test_only_in_replay_outside_a_notebook(monkeypatch: pytest.MonkeyPatch, caps
 
 def test_the_fault_server_replays_even_in_live_mode(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LABS_MODE", "live")
-    server = labs.fault_server(speed=0)
-    assert server.mode == "replay"
+    monkeypatch.setenv("LABS_MODEL", "some-live-model")
+    server = labs.fault_server()
+    assert server.mode == "replay" and labs.model(server=server) == "gpt-4o-mini" and labs.model() == "some-live-model"
     client = labs.openai_client(server=server, max_retries=0)
     with pytest.raises(openai.NotFoundError, match="No recorded response"):
-        client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "not a recording"}])
+        client.chat.completions.create(model=labs.model(server=server), messages=[{"role": "user", "content": "not a recording"}])
+    with labs.replay_speed(1):
+        assert server.speed == 1  # recorded pace where a lesson asks for it, in every mode
+    assert server.speed == 0

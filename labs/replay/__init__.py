@@ -5,7 +5,8 @@ Its parts, each in its own module:
 
 - `server`: routes, control endpoints (`/_labs/...`), paced playback and faults;
 - `recording`: record mode, the proxy to the live service and the recorder that writes fixtures;
-- `default`: the kernel's shared server (`default_server()`, `reset_default_server()`, `replay_speed()`);
+- `default`: the kernel's shared servers (`default_server()`, `fault_server()`, `reset_default_server()`,
+  `replay_speed()`);
 - `cassette` (the fixture format), `matching` (which recording answers a request), `sse` (the wire
   format), `loopback` (uvicorn on a free loopback port);
 - `surfaces/`: one module per service surface (`openai`, `azure`) behind one protocol;
@@ -15,7 +16,7 @@ It imports nothing from `labs` but `labs.config`. Run it on its own with `python
 """
 
 from .cassette import Cassette, FixtureError, load_cassette, load_cassettes
-from .default import default_server, replay_speed, reset_default_server
+from .default import default_server, fault_server, replay_speed, reset_default_server
 from .matching import ReplayMiss
 from .server import DroppedConnection, ReplayServer
 from .surfaces.azure import PROJECT as AZURE_PROJECT
@@ -28,6 +29,7 @@ __all__ = [
     "ReplayMiss",
     "ReplayServer",
     "default_server",
+    "fault_server",
     "load_cassette",
     "load_cassettes",
     "replay_speed",
