@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import enum
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -37,6 +37,7 @@ from azure.ai.agents.models import (
     ThreadRun,
 )
 
+from .display import shorten
 from .recordings import fixture
 from .replay.sse import SSEEvent, encode_event
 
@@ -55,7 +56,8 @@ __all__ = [
 ]
 
 FOLDED = frozenset({"thread.message.delta", "thread.run.step.delta", "on_message_delta", "on_run_step_delta"})
-_SHORT = 44
+DETAIL_WIDTH = 44  # characters of folded delta text an `EventOrder` row shows
+VALUE_WIDTH = 36  # characters of a recorded text value an `EventReference` row shows
 H = TypeVar("H", bound=BaseAgentEventHandler)
 
 
@@ -68,10 +70,6 @@ def _plain(value: Any) -> str:
     if isinstance(value, tuple):
         return " ".join(part for part in map(_plain, value) if part)
     return str(value)
-
-
-def _shorten(text: str, limit: int = _SHORT) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _cell(text: str) -> str:
@@ -113,7 +111,7 @@ class EventOrder(Sequence[OrderRow]):
 
     def _label(self, row: OrderRow) -> tuple[str, str]:
         name = f"{row.name} ×{row.count}" if row.count > 1 else row.name
-        detail = repr(_shorten(row.detail)) if row.name in FOLDED and row.detail else row.detail
+        detail = repr(shorten(row.detail, DETAIL_WIDTH)) if row.name in FOLDED and row.detail else row.detail
         return name, detail
 
     def _repr_markdown_(self) -> str:
@@ -186,32 +184,20 @@ def replay_into(handler: H, *streams: Iterable[bytes]) -> H:
 # -- the reference of event types ---------------------------------------------------------------------
 
 
-class _Dispatch(AgentEventHandler):
-    """Returns the name of each callback the SDK calls, so iterating shows the dispatch."""
+def _callbacks(handler_class: type) -> set[str]:
+    """The names of the `on_*` callbacks a handler class has."""
+    return {name for name in dir(handler_class) if name.startswith("on_")}
 
-    def on_thread_run(self, run: ThreadRun) -> str:
-        return "on_thread_run"
 
-    def on_run_step(self, step: RunStep) -> str:
-        return "on_run_step"
+def _dispatch() -> AgentEventHandler:
+    """A handler whose every callback returns its own name, so iterating it shows which callback the SDK called."""
 
-    def on_run_step_delta(self, delta: RunStepDeltaChunk) -> str:
-        return "on_run_step_delta"
+    def returning(name: str) -> Callable[..., str]:
+        return lambda handler, *data: name
 
-    def on_thread_message(self, message: ThreadMessage) -> str:
-        return "on_thread_message"
-
-    def on_message_delta(self, delta: MessageDeltaChunk) -> str:
-        return "on_message_delta"
-
-    def on_error(self, data: str) -> str:
-        return "on_error"
-
-    def on_done(self) -> str:
-        return "on_done"
-
-    def on_unhandled_event(self, event_type: str, event_data: Any) -> str:
-        return "on_unhandled_event"
+    methods = {name: returning(name) for name in _callbacks(AgentEventHandler)}
+    handler: AgentEventHandler = type("Dispatch", (AgentEventHandler,), methods)()
+    return handler
 
 
 def _readings(obj: Any) -> list[tuple[str, Any]]:
@@ -284,7 +270,7 @@ class EventReference(Sequence[EventType]):
 
 def _literal(value: Any) -> str:
     value = value.value if isinstance(value, enum.Enum) else value
-    return repr(_shorten(value, 36) if isinstance(value, str) else value)
+    return repr(shorten(value, VALUE_WIDTH) if isinstance(value, str) else value)
 
 
 def event_reference(fixtures: Iterable[str]) -> EventReference:
@@ -295,7 +281,7 @@ def event_reference(fixtures: Iterable[str]) -> EventReference:
     seen: Counter[str] = Counter()
     for name in names:
         for body in recorded_streams(name):
-            for event_type, obj, callback in replay_into(_Dispatch(), [body]):
+            for event_type, obj, callback in replay_into(_dispatch(), [body]):
                 seen[event_type] += 1
                 if event_type not in first:
                     readings = tuple((expr, _literal(value)) for expr, value in _readings(obj))
@@ -314,6 +300,6 @@ def unseen_event_types(reference: EventReference) -> list[str]:
 def callbacks_never_called(handler_class: type) -> list[str]:
     """The `on_*` methods `handler_class` defines that its SDK base class never calls (misspelt or from another SDK)."""
     base = AsyncAgentEventHandler if issubclass(handler_class, AsyncAgentEventHandler) else AgentEventHandler
-    known = {name for name in dir(base) if name.startswith("on_")}
+    known = _callbacks(base)
     defined: Iterator[str] = (name for klass in handler_class.__mro__ if klass not in base.__mro__ for name in vars(klass))
     return sorted({name for name in defined if name.startswith("on_") and name not in known})

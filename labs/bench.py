@@ -133,6 +133,7 @@ def p2_loopback_vs_memory(chunks: int = 2000, repeats: int = 5) -> dict[str, Any
     import httpx2
     import openai
 
+    from .clients import openai_client
     from .replay import ReplayServer
 
     interaction = synthetic_stream(chunks)
@@ -149,7 +150,7 @@ def p2_loopback_vs_memory(chunks: int = 2000, repeats: int = 5) -> dict[str, Any
     with tempfile.TemporaryDirectory() as folder:
         dump_cassette(Cassette("bench", "openai", f"{chunks} chunks for labs.bench P2", [interaction]), Path(folder) / "bench" / "stream.yaml")
         with ReplayServer(fixture_dirs=(Path(folder),), speed=0) as server:
-            loopback = openai.OpenAI(base_url=server.openai_base_url, api_key="x", max_retries=0)
+            loopback = openai_client(server=server, max_retries=0)
             consume(loopback)  # warm up: connection, imports, model classes
             consume(memory)
             loopback_s = _median_time(lambda: consume(loopback), repeats)
@@ -162,8 +163,7 @@ def p2_loopback_vs_memory(chunks: int = 2000, repeats: int = 5) -> dict[str, Any
 
 def p3_replay_timing(fixture: str = TIMING_FIXTURE, runs: int = 3) -> dict[str, Any]:
     """|actual − recorded| for every gap between chunks and for the first text, over `runs` plays at speed 1."""
-    import openai
-
+    from .clients import openai_client
     from .replay import ReplayServer
 
     cassette = load_cassette(FIXTURES_DIR / f"{fixture}.yaml")
@@ -175,7 +175,7 @@ def p3_replay_timing(fixture: str = TIMING_FIXTURE, runs: int = 3) -> dict[str, 
     with tempfile.TemporaryDirectory() as folder:
         dump_cassette(copy.deepcopy(cassette), Path(folder) / "timing" / "fixture.yaml")
         with ReplayServer(fixture_dirs=(Path(folder),), speed=1) as server:
-            client = openai.OpenAI(base_url=server.openai_base_url, api_key="x", max_retries=0)
+            client = openai_client(server=server, max_retries=0)
             for _ in range(runs + 1):
                 started = time.perf_counter()
                 arrivals, first_text = [], None

@@ -1,4 +1,4 @@
-"""A live Markdown view of a streamed answer, redrawn at most ten times a second.
+"""How streamed text shows: a live Markdown view redrawn at most ten times a second, and one-line summaries.
 
 `print(text, end="", flush=True)` only appends: Markdown stays raw (`**bold**` shows its asterisks)
 and nothing already printed can change. An updatable display can redraw the whole answer, rendered,
@@ -10,6 +10,9 @@ at the end, so what it sends stays proportional to the time the answer takes, no
 It counts its redraws and the characters it sent, so a lesson can measure it against plain print.
 
 Outside Jupyter there is nothing to redraw, so it degrades to printing each piece as it arrives.
+
+`shorten` fits a text on one line of a table, a timeline or a terminal: the one shortener the learner
+modules share, so every summary cuts the same way.
 """
 
 from __future__ import annotations
@@ -20,11 +23,10 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Protocol
 
-__all__ = ["CURSOR", "DisplayTarget", "LiveMarkdown", "notebook_target"]
+__all__ = ["CURSOR", "ELLIPSIS", "DisplayTarget", "LiveMarkdown", "notebook_target", "shorten"]
 
 CURSOR = " ▌"
 """Marks the growing end of the text while it streams; the last redraw drops it."""
-
 
 class DisplayTarget(Protocol):
     """Where redraws go: `draw` replaces what is shown with the given Markdown text."""
@@ -132,3 +134,15 @@ class LiveMarkdown:
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None) -> None:
         self.close()
+
+
+# -- one-line summaries ------------------------------------------------------------------------------
+
+ELLIPSIS = "…"
+"""Ends a shortened text: one character, so a cut text is exactly as wide as asked."""
+
+
+def shorten(text: str, width: int) -> str:
+    """`text` on one line (each run of whitespace one space), cut to `width` characters, the last an ellipsis."""
+    line = " ".join(str(text).split())
+    return line if len(line) <= width else line[: width - 1] + ELLIPSIS

@@ -18,6 +18,8 @@ from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from dataclasses import dataclass, replace
 from typing import Any, Literal, TypeAlias
 
+from .display import shorten
+
 __all__ = [
     "AgentUpdatedRow",
     "HandoffOccurredRow",
@@ -30,20 +32,13 @@ __all__ = [
     "ToolOutputRow",
     "compact",
     "render",
-    "shorten",
     "timed",
 ]
 
 TimedEvent: TypeAlias = tuple[float, Any]
 """`(seconds since the run started, stream event)`, as `timed()` yields them."""
 
-SUMMARY_WIDTH = 72
-
-
-def shorten(text: str, width: int = SUMMARY_WIDTH) -> str:
-    """`text` on one line, cut to `width` characters with an ellipsis."""
-    line = " ".join(str(text).split())
-    return line if len(line) <= width else line[: width - 1].rstrip() + "…"
+SUMMARY_WIDTH = 72  # characters in a row's summary
 
 
 @dataclass(frozen=True)
@@ -56,7 +51,7 @@ class TextRow:
 
     @property
     def summary(self) -> str:
-        return repr(shorten(self.text, SUMMARY_WIDTH - 2))
+        return repr(shorten(self.text, SUMMARY_WIDTH - 2))  # two characters fewer, for the quotes
 
 
 @dataclass(frozen=True)
@@ -70,7 +65,7 @@ class ToolCalledRow:
 
     @property
     def summary(self) -> str:
-        return shorten(f"{self.tool}({self.arguments})")
+        return shorten(f"{self.tool}({self.arguments})", SUMMARY_WIDTH)
 
 
 @dataclass(frozen=True)
@@ -83,7 +78,7 @@ class ToolOutputRow:
 
     @property
     def summary(self) -> str:
-        return shorten(f"→ {self.output}")
+        return shorten(f"→ {self.output}", SUMMARY_WIDTH)
 
 
 @dataclass(frozen=True)
@@ -97,7 +92,7 @@ class MessageRow:
 
     @property
     def summary(self) -> str:
-        return shorten(f"{self.agent}: {self.text}")
+        return shorten(f"{self.agent}: {self.text}", SUMMARY_WIDTH)
 
 
 @dataclass(frozen=True)
@@ -110,7 +105,7 @@ class HandoffRequestedRow:
 
     @property
     def summary(self) -> str:
-        return shorten(self.tool)
+        return shorten(self.tool, SUMMARY_WIDTH)
 
 
 @dataclass(frozen=True)
@@ -124,7 +119,7 @@ class HandoffOccurredRow:
 
     @property
     def summary(self) -> str:
-        return shorten(f"{self.source} → {self.target}")
+        return shorten(f"{self.source} → {self.target}", SUMMARY_WIDTH)
 
 
 @dataclass(frozen=True)
@@ -137,7 +132,7 @@ class AgentUpdatedRow:
 
     @property
     def summary(self) -> str:
-        return shorten(self.agent)
+        return shorten(self.agent, SUMMARY_WIDTH)
 
 
 TimelineRow: TypeAlias = (

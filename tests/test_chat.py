@@ -16,12 +16,11 @@ from typing import Any
 import agents
 import pexpect
 import pytest
-from openai import AsyncOpenAI
 from rich.console import Console
 
-from labs.chat import RECORDED_PROMPTS, AgentsBackend, Chat, ChatCompletionsBackend, Message
+from labs.chat import RECORDED_PROMPTS, AgentsChatBackend, Chat, ChatCompletionsBackend, Message
 from labs.chat.terminal import main, parse_arguments
-from labs.clients import RECORDED_MODEL
+from labs.clients import RECORDED_MODEL, async_openai_client
 from labs.config import FIXTURES_DIR, REPO_ROOT
 from labs.recordings import chat_text, fixture
 from labs.replay import ReplayServer
@@ -79,8 +78,8 @@ def one_line(text: str) -> str:
 def backend_for(name: str, server: ReplayServer) -> Any:
     """The named backend with its own client on `server` (the program itself uses `make_backend`, tested below in a pty)."""
     agents.set_tracing_disabled(True)  # as `make_backend` does in replay
-    client = AsyncOpenAI(base_url=server.openai_base_url, api_key="replay", max_retries=0)
-    return ChatCompletionsBackend(client, RECORDED_MODEL) if name == "chat" else AgentsBackend(client, RECORDED_MODEL)
+    client = async_openai_client(server=server, max_retries=0)
+    return ChatCompletionsBackend(client, RECORDED_MODEL) if name == "chat" else AgentsChatBackend(client, RECORDED_MODEL)
 
 
 @pytest.fixture(scope="module")

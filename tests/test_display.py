@@ -1,10 +1,10 @@
-"""LiveMarkdown: redraws at most once per interval plus once at the end, and counts what it sent."""
+"""LiveMarkdown: redraws at most once per interval plus once at the end, and counts what it sent; shorten cuts to one line."""
 
 from __future__ import annotations
 
 import pytest
 
-from labs.display import CURSOR, LiveMarkdown, notebook_target
+from labs.display import CURSOR, ELLIPSIS, LiveMarkdown, notebook_target, shorten
 
 
 class Clock:
@@ -95,3 +95,21 @@ def test_outside_a_kernel_it_prints_only_what_is_new(capsys: pytest.CaptureFixtu
         for piece in ["Two", "-day", " checklist"]:
             view.append(piece)
     assert capsys.readouterr().out == "Two-day checklist"
+
+
+@pytest.mark.parametrize(
+    ("text", "width", "expected"),
+    [
+        ("a  b\nc", 10, "a b c"),  # whitespace runs become one space, even when nothing is cut
+        ("abcdef", 6, "abcdef"),  # exactly the width: kept whole
+        ("abcdefg", 6, "abcde…"),  # one over: cut to the width, ellipsis included
+        ("abcd efgh", 6, "abcd …"),  # a cut after a space keeps it, as the notebooks' stored tables show
+    ],
+)
+def test_shorten_fits_text_on_one_line_of_the_width(text: str, width: int, expected: str) -> None:
+    assert shorten(text, width) == expected
+    assert len(shorten(text, width)) <= width and ("\n" not in shorten(text, width))
+
+
+def test_a_shortened_text_ends_in_the_one_ellipsis_character() -> None:
+    assert shorten("word " * 20, 12).endswith(ELLIPSIS) and ELLIPSIS == "…"

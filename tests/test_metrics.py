@@ -7,10 +7,10 @@ import statistics
 from collections.abc import Iterator
 
 import matplotlib
-import openai
 import pytest
 
 from labs.checks import check
+from labs.clients import openai_client
 from labs.config import FIXTURES_DIR
 from labs.lessons.lesson_10.checks import recorded_events
 from labs.metrics import CallMetrics, LatencyReport, StreamTimer, Thresholds, percentile, plot_first_text_vs_complete
@@ -87,7 +87,7 @@ def test_the_report_pools_gaps_across_calls_and_never_pads_figures() -> None:
 def test_the_timer_sees_every_chunk_the_sdk_yields_and_the_usage(server: ReplayServer) -> None:
     ticks = itertools.count()
     timer = StreamTimer("long answer", clock=lambda: float(next(ticks)))
-    client = openai.OpenAI(base_url=server.openai_base_url, api_key="x", max_retries=0)
+    client = openai_client(server=server, max_retries=0)
     request = fixture(f"{FOLDER}/latency_long_answer").interactions[0].request.body
     chunks = list(timer.watch(client.chat.completions.create(**request)))
     call = timer.metrics()
@@ -102,7 +102,7 @@ def test_the_timer_measures_the_recorded_pace_at_speed_1() -> None:
     events = recorded_events("latency_short_answer")
     request = fixture(f"{FOLDER}/latency_short_answer").interactions[0].request.body
     with ReplayServer(fixture_dirs=(FIXTURES_DIR / FOLDER,), speed=1) as server:
-        client = openai.OpenAI(base_url=server.openai_base_url, api_key="x", max_retries=0)
+        client = openai_client(server=server, max_retries=0)
         list(client.chat.completions.create(**request))  # warm up the connection and the SDK's classes
         timer = StreamTimer("short answer")
         for _ in timer.watch(client.chat.completions.create(**request)):

@@ -6,13 +6,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from openai import OpenAI
 from openai.types.chat import ChatCompletionChunk
 
-from labs.replay.cassette import Interaction, load_cassettes
+from labs.clients import openai_client
 from labs.config import FIXTURES_DIR
 from labs.recordings import chat_chunks
 from labs.replay import ReplayServer
+from labs.replay.cassette import Interaction, load_cassettes
 from labs.reply import RefusalDelta, ReplyCollector, StreamedReply, TextDelta, ToolArgumentsDelta, ToolCallStarted, collect_reply, reference_reply
 
 LESSONS = ("02_", "03_", "04_")
@@ -35,7 +35,7 @@ def server() -> Iterator[ReplayServer]:
 
 @pytest.mark.parametrize("interaction", STREAMED)
 def test_every_stream_collects_to_what_the_sdk_assembles(interaction: Interaction, server: ReplayServer) -> None:
-    client = OpenAI(base_url=server.openai_base_url, api_key="replay", _strict_response_validation=True, max_retries=0)
+    client = openai_client(server=server, _strict_response_validation=True, max_retries=0)
     chunks = list(client.chat.completions.create(**interaction.request.body))
     reply = collect_reply(chunks)
     assert reply == reference_reply(chunks)

@@ -19,7 +19,6 @@ from labs.timeline import (
     ToolOutputRow,
     compact,
     render,
-    shorten,
     timed,
 )
 
@@ -43,7 +42,6 @@ def test_render_lays_out_time_kind_and_summary() -> None:
 def test_summaries_fit_on_one_line() -> None:
     long = MessageRow(1.0, "Oracle", "word " * 100)
     assert len(long.summary) == 72 and long.summary.endswith("…") and "\n" not in long.summary
-    assert shorten("a  b\nc") == "a b c"
 
 
 async def _events(n: int) -> AsyncIterator[int]:

@@ -10,7 +10,7 @@ import pytest
 from openai import OpenAI
 from openai.types.chat.chat_completion_chunk import ChoiceDeltaToolCall
 
-from labs.clients import RECORDED_MODEL
+from labs.clients import RECORDED_MODEL, openai_client
 from labs.config import FIXTURES_DIR
 from labs.recordings import chat_chunks
 from labs.replay import ReplayServer
@@ -163,7 +163,7 @@ def test_the_full_loop_replays_through_the_sdk(server: ReplayServer) -> None:
     from labs.lessons.lesson_03.scenarios import TWO_CITIES, WEATHER, WEATHER_TOOL, get_weather
     from labs.reply import collect_reply
 
-    client = OpenAI(base_url=server.openai_base_url, api_key="replay", max_retries=0)
+    client = openai_client(server=server, max_retries=0)
     messages: list[dict[str, Any]] = list(TWO_CITIES)
     reply = collect_reply(client.chat.completions.create(model=RECORDED_MODEL, messages=messages, tools=[WEATHER_TOOL], stream=True))
     messages.append(assistant_message(reply.tool_calls))
@@ -176,7 +176,7 @@ def test_the_full_loop_replays_through_the_sdk(server: ReplayServer) -> None:
 def test_tool_calls_of_a_non_streamed_answer(server: ReplayServer) -> None:
     from labs.lessons.lesson_04.scenarios import QUESTION, TOOLS
 
-    completion = OpenAI(base_url=server.openai_base_url, api_key="replay", max_retries=0).chat.completions.create(model=RECORDED_MODEL, messages=QUESTION, tools=TOOLS)
+    completion = openai_client(server=server, max_retries=0).chat.completions.create(model=RECORDED_MODEL, messages=QUESTION, tools=TOOLS)
     calls = tool_calls_of(completion.choices[0].message)
     assert [(c.index, c.name, c.parsed_arguments()) for c in calls] == [
         (0, "get_weather", {"city": "Chamonix"}),

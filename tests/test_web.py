@@ -22,7 +22,7 @@ import labs
 from labs.lessons.lesson_09.scenarios import ANSWERS, PROMPTS, SCENARIOS
 from labs.web import MAX_MESSAGE_CHARS, create_app, serve
 from labs.web.backends import AgentsBackend, AzureBackend, Backend, ChatBackend, SKBackend
-from labs.web.events import Error, ResponseComplete, SessionUpdate, TextDelta, ToolComplete, ToolStart, TypingStart, encode
+from labs.web.events import Error, ResponseComplete, SessionUpdate, TextDeltaEvent, ToolComplete, ToolStart, TypingStart, encode
 
 KEYS = list(PROMPTS)
 TOOL_CALLS = {s.name.split("/")[1]: [c for r in s.replies for c in r.tool_calls] for s in SCENARIOS}
@@ -48,9 +48,9 @@ async def stream_events(app: Any, method: str, key: str) -> list[ServerSentEvent
 @pytest.mark.parametrize(
     ("event", "event_id", "wire"),
     [
-        (TextDelta("Hi"), 3, b'id: 3\nevent: text_delta\ndata: {"delta":"Hi"}\n\n'),
-        (TextDelta("\n\n- Water"), 4, b'id: 4\nevent: text_delta\ndata: {"delta":"\\n\\n- Water"}\n\n'),
-        (TextDelta("6\u00b0C <b>"), 5, 'id: 5\nevent: text_delta\ndata: {"delta":"6\u00b0C <b>"}\n\n'.encode()),
+        (TextDeltaEvent("Hi"), 3, b'id: 3\nevent: text_delta\ndata: {"delta":"Hi"}\n\n'),
+        (TextDeltaEvent("\n\n- Water"), 4, b'id: 4\nevent: text_delta\ndata: {"delta":"\\n\\n- Water"}\n\n'),
+        (TextDeltaEvent("6\u00b0C <b>"), 5, 'id: 5\nevent: text_delta\ndata: {"delta":"6\u00b0C <b>"}\n\n'.encode()),
         (TypingStart("chat"), 2, b'id: 2\nevent: typing_start\ndata: {"backend":"chat"}\n\n'),
         (SessionUpdate("s-1", "sk", "replay"), 1, b'id: 1\nevent: session_update\ndata: {"session_id":"s-1","backend":"sk","mode":"replay"}\n\n'),
         (ToolStart("f", '{"a":1}'), 6, b'id: 6\nevent: tool_start\ndata: {"name":"f","arguments":"{\\"a\\":1}"}\n\n'),

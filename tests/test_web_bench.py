@@ -8,7 +8,7 @@ import pytest
 
 from labs.recordings import chat_text
 from labs.web import bench
-from labs.web.bench import FIXTURE, RelayedStream, percentile, tally
+from labs.web.bench import FIXTURE, BenchResult, RelayedStream, tally
 
 
 def test_a_small_bench_run_keeps_every_event(capsys: pytest.CaptureFixture[str]) -> None:
@@ -33,10 +33,12 @@ def test_tally_counts_lost_reordered_and_wrong_streams() -> None:
     assert counts == {"events_expected": 12, "events_received": 11, "lost": 1, "reordered": 3, "wrong_text": 1}
 
 
-def test_percentile_interpolates() -> None:
-    assert percentile([], 50) == 0.0
-    assert percentile([3.0, 1.0, 2.0], 50) == 2.0
-    assert percentile([0.0, 10.0], 99) == pytest.approx(9.9)
+def test_no_timed_events_reads_as_none_not_as_zero_latency() -> None:
+    counts = {"events_expected": 63, "events_received": 0, "lost": 63, "reordered": 0, "wrong_text": 1}
+    result = BenchResult(1, 1, 63, None, None, None, None, 1.0, **counts)
+    rows = result.table().splitlines()
+    assert rows[0].startswith("added latency per event, p50 (1 streams)") and rows[0].endswith("no events")
+    assert json.loads(result.json_line())["latency_p99_ms"] is None
 
 
 def test_the_bench_refuses_to_run_live(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -5,20 +5,21 @@ each turn, Ctrl-C that stops an answer without leaving, and real measurements (t
 answer length, tokens). It runs on the real SDKs through the workbook's clients, so in replay mode it
 plays the recorded conversation (labs/fixtures/05_terminal_chat/) and live it talks to the service.
 
-- `backends`: where answers come from (Chat Completions or openai-agents), as typed stream pieces;
+- `backends`: the conversation's messages, and where answers come from (Chat Completions or openai-agents),
+  as typed stream pieces;
 - `session`: the `Chat` itself, its history, commands, measurements and interruption;
 - `terminal`: the command line, the input loop and the Ctrl-C wiring.
 """
 
-from .backends import BACKENDS, AgentsBackend, Backend, ChatCompletionsBackend, Finished, Piece, TextDelta, make_backend
-from .session import COMMANDS, RECORDED_PROMPTS, Answer, Chat, ChatStats, Message
+from .backends import BACKENDS, AgentsChatBackend, Backend, ChatCompletionsBackend, Finished, Message, Piece, TextDelta, make_backend
+from .session import COMMANDS, RECORDED_PROMPTS, Answer, Chat, ChatStats
 from .terminal import main
 
 __all__ = [
     "BACKENDS",
     "COMMANDS",
     "RECORDED_PROMPTS",
-    "AgentsBackend",
+    "AgentsChatBackend",
     "Answer",
     "Backend",
     "Chat",

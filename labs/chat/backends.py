@@ -1,8 +1,8 @@
 """Where the chat's answers come from: Chat Completions or openai-agents, both streamed.
 
-A backend turns the conversation so far into a stream of typed pieces, `TextDelta`s as the text
-arrives and one `Finished` with the token usage the service reported. The chat does not care which
-SDK produced them; the two backends show the same conversation through the two APIs a learner meets:
+A backend turns the conversation so far (its `Message`s) into a stream of typed pieces, `TextDelta`s as
+the text arrives and one `Finished` with the token usage the service reported. The chat does not care
+which SDK produced them; the two backends show the same conversation through the two APIs a learner meets:
 
 - `chat`: `client.chat.completions.create(..., stream=True)`, the history sent as `messages`;
 - `agents`: `Runner.run_streamed(agent, input)`, the history sent as Responses API input items.
@@ -25,16 +25,15 @@ from ..reply import TextDelta
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
 
-    from .session import Message
-
 __all__ = [
     "BACKENDS",
     "INSTRUCTIONS",
-    "AgentsBackend",
+    "AgentsChatBackend",
     "Backend",
     "BackendName",
     "ChatCompletionsBackend",
     "Finished",
+    "Message",
     "Piece",
     "TextDelta",
     "make_backend",
@@ -43,6 +42,15 @@ __all__ = [
 BackendName = Literal["chat", "agents"]
 BACKENDS: tuple[BackendName, ...] = ("chat", "agents")
 INSTRUCTIONS = "You are a friendly travel assistant chatting in a terminal. Keep answers short unless asked for detail."
+
+
+@dataclass(frozen=True)
+class Message:
+    """One turn of the conversation as it is sent to the model."""
+
+    role: Literal["user", "assistant"]
+    text: str
+    interrupted: bool = False
 
 
 @dataclass(frozen=True)
@@ -98,7 +106,7 @@ class ChatCompletionsBackend:
         await self.client.close()
 
 
-class AgentsBackend:
+class AgentsChatBackend:
     """Answers through `Runner.run_streamed`; the history travels as Responses API input items."""
 
     name: BackendName = "agents"
@@ -136,5 +144,5 @@ def make_backend(name: BackendName) -> Backend:
     if name == "chat":
         return ChatCompletionsBackend(clients.async_openai_client(), clients.model())
     if name == "agents":
-        return AgentsBackend(clients.configure_agents_sdk(), clients.model())
+        return AgentsChatBackend(clients.configure_agents_sdk(), clients.model())
     raise ValueError(f"unknown backend {name!r}: use one of {', '.join(BACKENDS)}")

@@ -20,16 +20,16 @@ import asyncio
 import statistics
 import time
 from dataclasses import dataclass, field
-from typing import Literal
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from ..config import settings
-from .backends import Backend
+from ..display import shorten
+from .backends import Backend, Message
 
-__all__ = ["COMMANDS", "RECORDED_PROMPTS", "Answer", "Chat", "ChatStats", "Message"]
+__all__ = ["COMMANDS", "RECORDED_PROMPTS", "Answer", "Chat", "ChatStats"]
 
 # The conversation the replay fixtures hold (labs/fixtures/05_terminal_chat/), in order.
 RECORDED_PROMPTS = (
@@ -45,15 +45,6 @@ COMMANDS = {
     "/stats": "messages, average answer length, time to first token, tokens",
     "/quit": "leave the chat (Ctrl-D works too)",
 }
-
-
-@dataclass(frozen=True)
-class Message:
-    """One turn of the conversation as it is sent to the model."""
-
-    role: Literal["user", "assistant"]
-    text: str
-    interrupted: bool = False
 
 
 @dataclass(frozen=True)
@@ -231,8 +222,7 @@ class Chat:
             return
         width = max(20, self.console.width - 24)
         for number, message in enumerate(self.history, 1):
-            text = " ".join(message.text.split())
-            text = text if len(text) <= width else text[: width - 1] + "…"
+            text = shorten(message.text, width)
             mark = " [yellow](interrupted)[/]" if message.interrupted else ""
             who = "you" if message.role == "user" else "assistant"
             self.console.print(f"{number:3d}  {who:<9}  ", end="")

@@ -1,11 +1,11 @@
 """Four backends behind one web page: each streams an answer through a real SDK as typed events.
 
 The page does not care which SDK answers. Each backend turns its SDK's own stream into the same three
-events (`TextDelta`, `ToolStart`, `ToolComplete` from `labs.web.events`), running its tool round the
+events (`TextDeltaEvent`, `ToolStart`, `ToolComplete` from `labs.web.events`), running its tool round the
 way that SDK does it:
 
 - `chat`: `client.chat.completions.create(..., stream=True)` with a function tool; the tool round is
-  ours (accumulate the call by index, run it, send the result, stream again).
+  ours, with `labs.toolcalls` (accumulate the call by index, run it, send the result, stream again).
 - `agents`: `Runner.run_streamed` (openai-agents over the Responses API); the runner calls the tool.
 - `azure`: `client.runs.stream` (azure-ai-agents, async) over an agent, a thread and a message created
   for the request; the SDK submits the tool outputs itself (`enable_auto_function_calls`).
@@ -28,16 +28,17 @@ import functools
 import json
 import ssl
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import aclosing
-from typing import TYPE_CHECKING, Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
 import httpx
 
 from .. import clients
 from ..config import settings
-from .events import BackendEvent, TextDelta, ToolComplete, ToolStart
+from ..toolcalls import ToolCallAccumulator, Tools, assistant_message, run_tool_call
+from .events import BackendEvent, TextDeltaEvent, ToolComplete, ToolStart
 from .tools import TRAIL_TOOL, get_forecast, jacket_size, stock_level, trail_conditions
 
 if TYPE_CHECKING:
@@ -52,8 +53,8 @@ __all__ = [
     "Backend",
     "BackendName",
     "ChatBackend",
+    "OpenAIBackend",
     "SKBackend",
-    "backend_names",
     "default_backends",
     "openai_connection",
 ]
@@ -61,10 +62,6 @@ __all__ = [
 BackendName = Literal["chat", "agents", "azure", "sk"]
 _MAX_TOOL_ROUNDS = 4
 _CLEANUP_SECONDS = 10
-
-
-def backend_names() -> tuple[str, ...]:
-    return get_args(BackendName)
 
 
 @functools.cache
@@ -100,6 +97,19 @@ class Backend(ABC):
         """The user prompt of a fixture recorded through this backend, or None if it is another's."""
 
 
+class OpenAIBackend(Backend):
+    """A backend whose SDK talks through an `AsyncOpenAI` client, which `connect` opens for each request."""
+
+    def __init__(self, connect: Callable[[], AsyncOpenAI] = openai_connection) -> None:
+        self.connect = connect
+
+
+async def _finish(cleanup: Awaitable[object]) -> None:
+    """Await `cleanup` even while the stream is being cancelled, for at most `_CLEANUP_SECONDS`."""
+    with anyio.CancelScope(shield=True), anyio.move_on_after(_CLEANUP_SECONDS):
+        await cleanup
+
+
 def _first_body(cassette: Cassette, surface: str) -> dict[str, Any]:
     if cassette.surface != surface or not cassette.interactions:
         return {}
@@ -117,20 +127,18 @@ def _chat_prompt(cassette: Cassette, instructions: str) -> str | None:
 # -- chat: Chat Completions, our own tool round ------------------------------------------------------
 
 
-class ChatBackend(Backend):
+class ChatBackend(OpenAIBackend):
     name: BackendName = "chat"
     title = "Chat Completions (openai)"
     instructions = "You are the trail desk of an outdoor shop. Use trail_conditions for any named trail. Answer in Markdown, briefly."
     tools = [TRAIL_TOOL]
-
-    def __init__(self, connect: Callable[[], AsyncOpenAI] = openai_connection) -> None:
-        self.connect = connect
+    functions: Tools = {"trail_conditions": trail_conditions}  # what runs each tool `tools` declares
 
     async def stream(self, message: str) -> AsyncIterator[BackendEvent]:
         messages: list[dict[str, Any]] = [{"role": "system", "content": self.instructions}, {"role": "user", "content": message}]
         async with self.connect() as client:
             for _ in range(_MAX_TOOL_ROUNDS):
-                calls: dict[int, dict[str, str]] = {}
+                accumulator = ToolCallAccumulator()
                 stream = await client.chat.completions.create(model=clients.model(), messages=messages, tools=self.tools, stream=True)
                 async with stream:
                     async for chunk in stream:
@@ -138,23 +146,18 @@ class ChatBackend(Backend):
                             continue
                         delta = chunk.choices[0].delta
                         if delta.content:
-                            yield TextDelta(delta.content)
+                            yield TextDeltaEvent(delta.content)
                         for part in delta.tool_calls or []:
-                            call = calls.setdefault(part.index, {"id": "", "name": "", "arguments": ""})
-                            call["id"] = part.id or call["id"]
-                            if part.function is not None:
-                                call["name"] += part.function.name or ""
-                                call["arguments"] += part.function.arguments or ""
+                            accumulator.add(part)
+                calls = accumulator.calls()
                 if not calls:
                     return
-                messages.append({"role": "assistant", "content": None, "tool_calls": [
-                    {"id": c["id"], "type": "function", "function": {"name": c["name"], "arguments": c["arguments"]}} for c in calls.values()
-                ]})
-                for call in calls.values():
-                    yield ToolStart(call["name"], call["arguments"])
-                    output = trail_conditions(**json.loads(call["arguments"])) if call["name"] == "trail_conditions" else json.dumps({"error": f"no tool {call['name']}"})
-                    yield ToolComplete(call["name"], output)
-                    messages.append({"role": "tool", "tool_call_id": call["id"], "content": output})
+                messages.append(assistant_message(calls))
+                for call in calls:
+                    yield ToolStart(call.name, call.arguments)
+                    result = run_tool_call(call, self.functions)
+                    yield ToolComplete(call.name, result.content)
+                    messages.append(result.message())
 
     def prompt_in(self, cassette: Cassette) -> str | None:
         first = cassette.interactions[0].request if cassette.interactions else None
@@ -166,13 +169,10 @@ class ChatBackend(Backend):
 # -- agents: openai-agents Runner.run_streamed -------------------------------------------------------
 
 
-class AgentsBackend(Backend):
+class AgentsBackend(OpenAIBackend):
     name: BackendName = "agents"
     title = "Agents SDK (openai-agents)"
     instructions = "You are the gear guide of an outdoor shop. Use stock_level before promising a product. Answer in Markdown, briefly."
-
-    def __init__(self, connect: Callable[[], AsyncOpenAI] = openai_connection) -> None:
-        self.connect = connect
 
     async def stream(self, message: str) -> AsyncIterator[BackendEvent]:
         from agents import Agent, RunConfig, Runner, function_tool
@@ -192,7 +192,7 @@ class AgentsBackend(Backend):
                     async for event in events:
                         if event.type == "raw_response_event" and event.data.type == "response.output_text.delta":
                             if event.data.delta:
-                                yield TextDelta(event.data.delta)
+                                yield TextDeltaEvent(event.data.delta)
                         elif event.type == "run_item_stream_event" and event.name == "tool_called":
                             call = event.item.raw_item
                             names[getattr(call, "call_id", "")] = getattr(call, "name", "")
@@ -204,8 +204,7 @@ class AgentsBackend(Backend):
                 # Stop the runner's background task and wait until it has let go of the HTTP stream.
                 result.cancel()
                 if result.run_loop_task is not None:
-                    with anyio.CancelScope(shield=True), anyio.move_on_after(_CLEANUP_SECONDS):
-                        await asyncio.wait({result.run_loop_task})
+                    await _finish(asyncio.wait({result.run_loop_task}))
 
     def prompt_in(self, cassette: Cassette) -> str | None:
         body = _first_body(cassette, "openai")
@@ -242,7 +241,7 @@ class AzureBackend(Backend):
                 async with await client.runs.stream(thread_id=thread.id, agent_id=agent.id) as stream:
                     async for _kind, data, _ in stream:
                         if isinstance(data, MessageDeltaChunk) and data.text:
-                            yield TextDelta(data.text)
+                            yield TextDeltaEvent(data.text)
                         elif isinstance(data, ThreadRun) and data.status == "requires_action" and data.required_action is not None:
                             # The SDK has already run the tools and submitted their outputs by the time it hands us this run.
                             for call in data.required_action.submit_tool_outputs.tool_calls:
@@ -252,8 +251,7 @@ class AzureBackend(Backend):
                                 # This SDK version keeps `output` as untyped data on the function details.
                                 yield ToolComplete(call.function.name, str(call.function.get("output") or ""))
             finally:
-                with anyio.CancelScope(shield=True), anyio.move_on_after(_CLEANUP_SECONDS):
-                    await client.delete_agent(agent.id)
+                await _finish(client.delete_agent(agent.id))
 
     def prompt_in(self, cassette: Cassette) -> str | None:
         requests = [i.request for i in cassette.interactions] if cassette.surface == "azure" else []
@@ -268,15 +266,12 @@ class AzureBackend(Backend):
 # -- sk: semantic-kernel streaming with automatic function calling -----------------------------------
 
 
-class SKBackend(Backend):
+class SKBackend(OpenAIBackend):
     """semantic-kernel, read in a task of its own: see `stream` for why."""
 
     name: BackendName = "sk"
     title = "Semantic Kernel (semantic-kernel)"
     instructions = "You are the fitting room of an outdoor shop. Use the gear plugin to size jackets. Answer in Markdown, briefly."
-
-    def __init__(self, connect: Callable[[], AsyncOpenAI] = openai_connection) -> None:
-        self.connect = connect
 
     async def stream(self, message: str) -> AsyncIterator[BackendEvent]:
         # SK's streaming methods are generators nested three deep that do not close their inner generators
@@ -293,8 +288,7 @@ class SKBackend(Backend):
                     yield item
             finally:
                 reader.cancel()
-                with anyio.CancelScope(shield=True), anyio.move_on_after(_CLEANUP_SECONDS):
-                    await asyncio.wait({reader})
+                await _finish(asyncio.wait({reader}))
 
     async def _read(self, client: AsyncOpenAI, message: str, events: asyncio.Queue[BackendEvent | BaseException | None]) -> None:
         from semantic_kernel import Kernel
@@ -332,7 +326,7 @@ class SKBackend(Backend):
                         events.put_nowait(ToolStart(call.name or "", arguments or ""))
                     calls.clear()
                 if chunk.role == "assistant" and chunk.content:
-                    events.put_nowait(TextDelta(chunk.content))
+                    events.put_nowait(TextDeltaEvent(chunk.content))
         except Exception as exc:  # handed to the consumer, which raises it where the relay can report it
             events.put_nowait(exc)
             return

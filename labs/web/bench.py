@@ -31,12 +31,13 @@ import httpx
 from httpx_sse import aconnect_sse
 
 from ..config import settings
+from ..metrics import percentile
 from ..recordings import chat_text, fixture
 from ..replay import replay_speed
 from .app import StreamRecord, WebServer, serve
 from .backends import ChatBackend
 
-__all__ = ["FIXTURE", "BenchResult", "RelayedStream", "main", "percentile", "run", "tally"]
+__all__ = ["FIXTURE", "BenchResult", "RelayedStream", "main", "run", "tally"]
 
 FIXTURE = "09_sse_to_the_browser/chat_pack_list"
 BOOKKEEPING = 3  # session_update, typing_start and response_complete around the backend's own events
@@ -64,10 +65,10 @@ class BenchResult:
     streams: int
     latency_streams: int
     events_per_stream: int
-    latency_p50_ms: float
-    latency_p99_ms: float
-    loaded_latency_p50_ms: float
-    loaded_latency_p99_ms: float
+    latency_p50_ms: float | None  # None when no event could be timed: no stream got through
+    latency_p99_ms: float | None
+    loaded_latency_p50_ms: float | None
+    loaded_latency_p99_ms: float | None
     duration_ratio: float  # median stream duration under load, relay / direct
     events_expected: int
     events_received: int
@@ -77,10 +78,10 @@ class BenchResult:
 
     def table(self) -> str:
         rows = [
-            (f"added latency per event, p50 ({self.latency_streams} streams)", f"{self.latency_p50_ms:.2f} ms"),
-            (f"added latency per event, p99 ({self.latency_streams} streams)", f"{self.latency_p99_ms:.2f} ms"),
-            (f"added latency per event, p50 ({self.streams} streams)", f"{self.loaded_latency_p50_ms:.2f} ms"),
-            (f"added latency per event, p99 ({self.streams} streams)", f"{self.loaded_latency_p99_ms:.2f} ms"),
+            (f"added latency per event, p50 ({self.latency_streams} streams)", _ms(self.latency_p50_ms)),
+            (f"added latency per event, p99 ({self.latency_streams} streams)", _ms(self.latency_p99_ms)),
+            (f"added latency per event, p50 ({self.streams} streams)", _ms(self.loaded_latency_p50_ms)),
+            (f"added latency per event, p99 ({self.streams} streams)", _ms(self.loaded_latency_p99_ms)),
             (f"stream duration, relay / direct ({self.streams} streams)", f"{self.duration_ratio:.3f}"),
             ("events received / expected", f"{self.events_received} / {self.events_expected}"),
             ("events lost", str(self.lost)),
@@ -94,15 +95,14 @@ class BenchResult:
         return json.dumps({"bench": "sse_relay", **asdict(self)}, sort_keys=True)
 
 
-def percentile(values: list[float], q: float) -> float:
-    """The q-th percentile (0-100) by linear interpolation; 0.0 for no values."""
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * q / 100
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+def _ms(milliseconds: float | None) -> str:
+    return "no events" if milliseconds is None else f"{milliseconds:.2f} ms"
+
+
+def _percentile_ms(values: list[float], q: float) -> float | None:
+    """The q-th percentile of `values` (in ms) to a microsecond; None for no values, rather than a latency of 0."""
+    value = percentile(values, q)
+    return None if value is None else round(value, 3)
 
 
 async def relayed(client: httpx.AsyncClient, message: str, launched: float) -> RelayedStream:
@@ -183,10 +183,10 @@ async def run(streams: int = 200, latency_streams: int = 20, speed: float = 1.0)
         streams=streams,
         latency_streams=latency_streams,
         events_per_stream=per_stream,
-        latency_p50_ms=round(percentile(few, 50), 3),
-        latency_p99_ms=round(percentile(few, 99), 3),
-        loaded_latency_p50_ms=round(percentile(many, 50), 3),
-        loaded_latency_p99_ms=round(percentile(many, 99), 3),
+        latency_p50_ms=_percentile_ms(few, 50),
+        latency_p99_ms=_percentile_ms(few, 99),
+        loaded_latency_p50_ms=_percentile_ms(many, 50),
+        loaded_latency_p99_ms=_percentile_ms(many, 99),
         duration_ratio=round(statistics.median(s.seconds for s in many_streams) / statistics.median(s for _, s in baseline), 4),
         **tally(many_streams, per_stream, expected_text),
     )

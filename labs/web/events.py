@@ -2,7 +2,7 @@
 
 Every kind is a dataclass with a `type` literal, so code branches on `event.type` and a type checker
 knows which fields each kind has. Backends produce the three kinds that come from the model
-(`TextDelta`, `ToolStart`, `ToolComplete`); the relay in `labs.web.app` adds the bookkeeping around
+(`TextDeltaEvent`, `ToolStart`, `ToolComplete`); the relay in `labs.web.app` adds the bookkeeping around
 them (`SessionUpdate`, `TypingStart`, `ResponseComplete`, `Error`).
 
 On the wire each event is a named Server-Sent Event whose `data:` is ONE line of JSON. JSON escapes the
@@ -23,7 +23,7 @@ __all__ = [
     "Error",
     "ResponseComplete",
     "SessionUpdate",
-    "TextDelta",
+    "TextDeltaEvent",
     "ToolComplete",
     "ToolStart",
     "TypingStart",
@@ -55,8 +55,8 @@ class TypingStart:
 
 
 @dataclass(frozen=True)
-class TextDelta:
-    """A piece of the answer, exactly as the SDK delivered it."""
+class TextDeltaEvent:
+    """A piece of the answer for the browser, exactly as the SDK delivered it."""
 
     delta: str
     type: Literal["text_delta"] = "text_delta"
@@ -100,8 +100,8 @@ class Error:
     type: Literal["error"] = "error"
 
 
-BackendEvent = TextDelta | ToolStart | ToolComplete
-WebEvent = SessionUpdate | TypingStart | TextDelta | ToolStart | ToolComplete | ResponseComplete | Error
+BackendEvent = TextDeltaEvent | ToolStart | ToolComplete
+WebEvent = SessionUpdate | TypingStart | TextDeltaEvent | ToolStart | ToolComplete | ResponseComplete | Error
 
 
 def payload(event: WebEvent) -> dict[str, Any]:

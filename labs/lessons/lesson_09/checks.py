@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from ...checks import Case, exercise
-from ...web.events import ResponseComplete, TextDelta, ToolStart, WebEvent, encode, payload
+from ...web.events import ResponseComplete, TextDeltaEvent, ToolStart, WebEvent, encode, payload
 
 Frame = Callable[[str, dict[str, Any], int], bytes]
 
@@ -23,9 +23,9 @@ def _verify(expected: bytes) -> Callable[[object], None]:
 @exercise("9.1")
 def check_frame(frame: Frame) -> Iterator[Case]:
     cases: list[tuple[str, WebEvent, int, str]] = [
-        ("a text delta", TextDelta("Hello"), 3, "write id:, event: and data: lines, each ending in \\n, then a blank line; the data is compact JSON (separators=(',', ':'))"),
-        ("a delta holding newlines", TextDelta("\n\n- Water"), 4, "put JSON after data:, so the newlines travel escaped"),
-        ("a delta with non-ASCII text", TextDelta("6\u00b0C, snow"), 5, "json.dumps(..., ensure_ascii=False) keeps the text as UTF-8"),
+        ("a text delta", TextDeltaEvent("Hello"), 3, "write id:, event: and data: lines, each ending in \\n, then a blank line; the data is compact JSON (separators=(',', ':'))"),
+        ("a delta holding newlines", TextDeltaEvent("\n\n- Water"), 4, "put JSON after data:, so the newlines travel escaped"),
+        ("a delta with non-ASCII text", TextDeltaEvent("6\u00b0C, snow"), 5, "json.dumps(..., ensure_ascii=False) keeps the text as UTF-8"),
         ("a tool call with JSON arguments", ToolStart("trail_conditions", '{"trail":"Ridge Trail"}'), 6, "compact JSON: separators=(',', ':')"),
         ("the final event, ttft_ms null", ResponseComplete("Hi.", 1, 3, None), 7, "None becomes null in JSON"),
     ]
