@@ -101,7 +101,7 @@ def sk_chat_completion(service_id: str = "chat", *, server: ReplayServer | None 
     """A semantic-kernel `OpenAIChatCompletion` service that talks through our `AsyncOpenAI` client."""
     from semantic_kernel.connectors.ai.open_ai import OpenAIChatCompletion
 
-    return OpenAIChatCompletion(ai_model_id=model(), service_id=service_id, async_client=async_openai_client(server=server, **overrides))
+    return OpenAIChatCompletion(ai_model_id=model(server=server), service_id=service_id, async_client=async_openai_client(server=server, **overrides))
 
 
 class _ReplayCredential:

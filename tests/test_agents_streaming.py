@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 from agents import ModelBehaviorError, OpenAIProvider, RunConfig, Runner
-from openai import AsyncOpenAI
 
 import labs
 from labs.lessons.lesson_05.scenarios import CLIFF_PROMPT, ORACLE_PROMPT, SCENE_PROMPT, SEED, game_master, storyteller
@@ -70,7 +69,7 @@ def _copy_without(cassette: Cassette, folder: Path, dropped: set[str]) -> None:
 
 async def _run_storyteller(folder: Path) -> Any:
     with ReplayServer(mode="replay", speed=0, fixture_dirs=(folder,)) as server:
-        client = AsyncOpenAI(base_url=server.openai_base_url, api_key="replay", max_retries=0)
+        client = labs.async_openai_client(server=server, max_retries=0)
         config = RunConfig(model_provider=OpenAIProvider(openai_client=client, use_responses=True), tracing_disabled=True)
         try:
             result = Runner.run_streamed(storyteller(), SCENE_PROMPT, run_config=config)

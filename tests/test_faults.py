@@ -11,6 +11,7 @@ import openai
 import pytest
 
 from labs.replay.cassette import Cassette, Interaction, RecordedEvent, RecordedResponse, dump_cassette, load_cassette
+from labs.clients import openai_client
 from labs.config import FIXTURES_DIR
 from labs.replay import ReplayServer
 
@@ -29,7 +30,7 @@ def streamed(fault: dict | None = None, events: list[RecordedEvent] | None = Non
 
 
 def read_text(server: ReplayServer, **client_options) -> tuple[str, BaseException | None]:
-    client = openai.OpenAI(base_url=server.openai_base_url, api_key="x", **client_options)
+    client = openai_client(server=server, **client_options)
     text, error = "", None
     try:
         for chunk in client.chat.completions.create(**REQUEST.body):

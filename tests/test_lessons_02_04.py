@@ -13,7 +13,7 @@ from openai import OpenAI
 from labs.lessons.lesson_02 import scenarios as lesson_02
 from labs.lessons.lesson_04 import scenarios as lesson_04
 from labs.checks import CheckResult, check
-from labs.clients import RECORDED_MODEL
+from labs.clients import RECORDED_MODEL, openai_client
 from labs.config import FIXTURES_DIR
 from labs.replay import ReplayServer
 from labs.reply import StreamedReply, collect_reply
@@ -29,7 +29,7 @@ def no_grade_report(monkeypatch: pytest.MonkeyPatch) -> None:
 def client() -> Iterator[OpenAI]:
     # Its own server, not the kernel's default one, which the suite restarts (and reloads) for every test.
     with ReplayServer(mode="replay", speed=0, fixture_dirs=(FIXTURES_DIR,)) as server:
-        yield OpenAI(base_url=server.openai_base_url, api_key="replay", max_retries=0)
+        yield openai_client(server=server, max_retries=0)
 
 
 # -- the scenarios, replayed as the lessons make them ---------------------------------------------

@@ -59,7 +59,7 @@ def test_tool_results_that_vary_still_match_the_recorded_follow_up() -> None:
 
 def test_a_non_streamed_request_gets_the_final_object_after_the_whole_answer() -> None:
     with ReplayServer(speed=1.0) as server:
-        client = openai.OpenAI(base_url=server.openai_base_url, api_key="x", max_retries=0)
+        client = labs.openai_client(server=server, max_retries=0)
         body = {k: v for k, v in CHAT_TEXT.interactions[0].request.body.items() if k not in ("stream", "stream_options")}
         started = time.perf_counter()
         completion = client.chat.completions.create(**body)
@@ -70,7 +70,7 @@ def test_a_non_streamed_request_gets_the_final_object_after_the_whole_answer() -
 
 
 def _arrival_gaps(server: ReplayServer, body: dict) -> tuple[list[float], float]:
-    client = openai.OpenAI(base_url=server.openai_base_url, api_key="x", max_retries=0)
+    client = labs.openai_client(server=server, max_retries=0)
     started = time.perf_counter()
     arrivals = [time.perf_counter() - started for _ in client.chat.completions.create(**body)]
     return arrivals, started
@@ -96,13 +96,13 @@ def test_speed_scales_the_whole_stream() -> None:
     assert duration / 4 * 0.9 <= arrivals[-1] <= duration / 4 + 0.25
 
 
-def test_record_mode_streams_through_and_stores_no_secret(tmp_path: Path) -> None:
+def test_record_mode_streams_through_and_stores_no_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     secret = "proj-ThisIsAPretendSecretThatMustNeverReachDisk0123456789"
+    monkeypatch.setenv("OPENAI_API_KEY", secret)  # record mode sends the learner's key on to the service
     with OpenAIStandIn() as upstream, ReplayServer(mode="record", upstreams={"openai": upstream.base_url}, record_dir=tmp_path) as proxy:
         upstream.script(Reply(text="One, two, three, four, five, six, seven, eight.", first_token=0.2, gap=0.05))
-        client = openai.OpenAI(
-            base_url=proxy.openai_base_url,
-            api_key=secret,
+        client = labs.openai_client(
+            server=proxy,
             organization="org-secret-organisation",
             default_headers={"Cookie": "session=secret-cookie", "api-key": secret},
         )
@@ -128,7 +128,7 @@ def test_record_mode_streams_through_and_stores_no_secret(tmp_path: Path) -> Non
 
     # And what was recorded replays through the SDK to the same text.
     with ReplayServer(fixture_dirs=(tmp_path,), speed=0) as server:
-        client = openai.OpenAI(base_url=server.openai_base_url, api_key="x", max_retries=0)
+        client = labs.openai_client(server=server, max_retries=0)
         stream = client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "Count to eight."}], stream=True)
         assert "".join((c.choices[0].delta.content or "") for c in stream if c.choices) == text
 

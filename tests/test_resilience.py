@@ -21,6 +21,7 @@ from openai.types.chat import ChatCompletionChunk
 
 from labs import resilience
 from labs.lessons.lesson_10 import scenarios
+from labs.clients import openai_client
 from labs.config import FIXTURES_DIR
 from labs.recordings import chat_text, fixture
 from labs.replay import ReplayServer
@@ -45,7 +46,7 @@ def server() -> Iterator[ReplayServer]:
 
 def sdk(server: ReplayServer, log: RequestLog | None = None, **options: Any) -> openai.OpenAI:
     http_client = (log or RequestLog()).http_client()
-    return openai.OpenAI(base_url=server.openai_base_url, api_key="x", http_client=http_client, **options)
+    return openai_client(server=server, http_client=http_client, **options)
 
 
 def read_plainly(client: openai.OpenAI, messages: list[dict[str, Any]]) -> tuple[str, BaseException | None]:

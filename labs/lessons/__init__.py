@@ -50,13 +50,13 @@ class Scenario:
 
 
 @contextmanager
-def recording_environment(upstreams: dict[SurfaceName, str], record_dir: str) -> Iterator[None]:
+def recording_environment(upstreams: dict[SurfaceName, str], record_dir: str | Path) -> Iterator[None]:
     """Environment for record mode with each surface forwarded to the given URL; restored afterwards."""
     patch = {
         "LABS_MODE": "record",
         "LABS_REPLAY_SPEED": "0",
         "OPENAI_API_KEY": "authoring-stand-in-placeholder-not-a-key",
-        "LABS_RECORD_DIR": record_dir,
+        "LABS_RECORD_DIR": str(record_dir),
         **{surface(name).upstream_variable: url for name, url in upstreams.items()},
     }
     saved = {k: os.environ.get(k) for k in patch}
@@ -91,9 +91,9 @@ def _run(call: Callable[[], Any]) -> Any:
     return asyncio.run(result) if inspect.isawaitable(result) else result
 
 
-def author(scenarios: list[Scenario], record_dir: str | None = None) -> None:
-    """Record each scenario through the real SDKs into fixtures, with a stand-in playing each surface it uses."""
-    folder = record_dir or str(FIXTURES_DIR)
+def author(scenarios: list[Scenario], record_dir: str | Path | None = None) -> None:
+    """Record each scenario through the real SDKs into fixtures below `record_dir` (labs/fixtures), a stand-in playing each surface."""
+    folder = record_dir or FIXTURES_DIR
     with ExitStack() as stack:
         standins: dict[SurfaceName, ScriptedServer] = {
             name: stack.enter_context(STANDINS[name]()) for name in sorted({s.surface for s in scenarios})

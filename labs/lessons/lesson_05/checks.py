@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ...checks import Case, exercise
-from ...clients import RECORDED_MODEL
+from ...clients import RECORDED_MODEL, async_openai_client
 from ...config import FIXTURES_DIR
 from ...replay import ReplayServer
 from ...timeline import (
@@ -58,13 +58,12 @@ def expected_row(at: float, event: Any) -> TimelineRow | None:
 async def _replay_runs(runs: list[tuple[str, str, int | None]]) -> list[list[TimedEvent]]:
     """Each (agent, prompt, seed) streamed through the real runner from the recorded fixtures."""
     from agents import OpenAIProvider, RunConfig, Runner
-    from openai import AsyncOpenAI
 
     from .scenarios import game_master, storyteller
 
     agents = {"storyteller": storyteller, "game_master": game_master}
     with ReplayServer(mode="replay", speed=0, fixture_dirs=(FIXTURES_DIR / "05_agents_sdk_streaming",)) as server:
-        client = AsyncOpenAI(base_url=server.openai_base_url, api_key="replay-no-key-needed")
+        client = async_openai_client(server=server)
         config = RunConfig(model_provider=OpenAIProvider(openai_client=client, use_responses=True), tracing_disabled=True)
         recorded = []
         for agent, prompt, seed in runs:

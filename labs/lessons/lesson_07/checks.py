@@ -19,22 +19,13 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-from azure.ai.agents import AgentsClient
 from azure.ai.agents.models import MessageDeltaChunk, ThreadRun
-from azure.core.credentials import AzureKeyCredential
-from azure.core.pipeline.policies import AzureKeyCredentialPolicy
 
 from .scenarios import MANUAL_CASES, ManualCase, get_weather, manual_round
 from ...checks import Case, exercise
-from ...clients import RECORDED_AZURE_MODEL
+from ...clients import RECORDED_AZURE_MODEL, azure_agents_client
 from ...recordings import fixture
 from ...replay import ReplayServer
-
-
-def _replay_client(server: ReplayServer) -> AgentsClient:
-    # A key policy: azure-core refuses bearer tokens over http, and the replay server checks none.
-    key = AzureKeyCredential("replay")
-    return AgentsClient(endpoint=server.azure_endpoint, credential=key, authentication_policy=AzureKeyCredentialPolicy(key, "Authorization", prefix="Bearer"))
 
 
 def _expected(case: ManualCase) -> tuple[list[dict[str, Any]], str]:
@@ -86,7 +77,7 @@ def _run_case(runner_class: type, case: ManualCase, server: ReplayServer) -> tup
     asyncio_log = logging.getLogger("asyncio")
     level, asyncio_log.level = asyncio_log.level, logging.ERROR
     try:
-        with _replay_client(server) as client:
+        with azure_agents_client(server=server) as client:
             handler = manual_round(client, case, _watched(runner_class)(client, {traced}), RECORDED_AZURE_MODEL)
     finally:
         asyncio_log.setLevel(level)

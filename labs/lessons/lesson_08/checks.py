@@ -20,7 +20,7 @@ from functools import partial
 from typing import Any
 
 from ...checks import Case, exercise
-from ...clients import RECORDED_MODEL
+from ...clients import RECORDED_MODEL, async_openai_client
 from ...config import FIXTURES_DIR
 from ...recordings import chat_text, fixture
 
@@ -59,7 +59,6 @@ class Turns:
 async def converse_through_sk(converse: Callable[..., Any], turns: Turns) -> Conversation:
     """Run `converse(service, history, questions)` on a fresh replay server and record what it did."""
     import httpx
-    import openai
     from semantic_kernel.connectors.ai.open_ai import OpenAIChatCompletion
     from semantic_kernel.contents import ChatHistory
 
@@ -75,7 +74,7 @@ async def converse_through_sk(converse: Callable[..., Any], turns: Turns) -> Con
     # Only this lesson's recordings: the check needs no others, and loading every fixture takes seconds.
     with ReplayServer(mode="replay", speed=0, fixture_dirs=(FIXTURES_DIR / CONVERSATION.split("/")[0],)) as server:
         http = httpx.AsyncClient(event_hooks={"request": [keep]})
-        client = openai.AsyncOpenAI(base_url=server.openai_base_url, api_key="replay-no-key-needed", http_client=http, max_retries=0)
+        client = async_openai_client(server=server, http_client=http, max_retries=0)
         service = OpenAIChatCompletion(ai_model_id=RECORDED_MODEL, service_id="chat", async_client=client)
         printed = io.StringIO()
         try:

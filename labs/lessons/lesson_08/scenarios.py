@@ -86,30 +86,34 @@ async def exercise_two_turns() -> None:
     await _converse(GUIDE, EXERCISE_QUESTIONS)
 
 
-def _weather_kernel() -> tuple[Kernel, OpenAIChatCompletion]:
+def _weather_chat(question: str) -> tuple[Kernel, OpenAIChatCompletion, ChatHistory]:
+    """The notebook's kernel with the weather plugin, its chat service, and a history asking the advisor `question`."""
     kernel = Kernel()
     service = clients.sk_chat_completion()
     kernel.add_service(service)
     kernel.add_plugin(Weather(), plugin_name="weather")
-    return kernel, service
+    history = ChatHistory(system_message=ADVISOR)
+    history.add_user_message(question)
+    return kernel, service, history
 
 
 def _calling(behavior: FunctionChoiceBehavior) -> OpenAIChatPromptExecutionSettings:
     return OpenAIChatPromptExecutionSettings(function_choice_behavior=behavior)
 
 
+def _forecast_round(city: str, answer: str) -> list[Reply]:
+    """What the model answers a weather question: a weather-get_forecast call for `city`, then `answer`, streamed."""
+    return [Reply(tool_calls=[ToolCall("weather-get_forecast", f'{{"city":"{city}"}}')]), Reply(text=answer, first_token=0.5, gap=0.03)]
+
+
 async def forecast_auto() -> None:
-    kernel, service = _weather_kernel()
-    history = ChatHistory(system_message=ADVISOR)
-    history.add_user_message(SINTRA)
+    kernel, service, history = _weather_chat(SINTRA)
     await _stream(service, history, _calling(FunctionChoiceBehavior.Auto()), kernel)
     await service.client.close()
 
 
 async def forecast_required() -> None:
-    kernel, service = _weather_kernel()
-    history = ChatHistory(system_message=ADVISOR)
-    history.add_user_message(PORTO)
+    kernel, service, history = _weather_chat(PORTO)
     # Required() allows one automatic invocation; the streaming loop then stops without asking for an answer.
     await _stream(service, history, _calling(FunctionChoiceBehavior.Required()), kernel)
     # The fix the lesson shows: stream the answer with one more request, without tools.
@@ -132,10 +136,7 @@ SCENARIOS = [
         "weather-get_forecast (the plugin-function name SK advertises) whose arguments arrive in fragments and whose "
         "chunks carry no text; SK runs the function and sends the second request with the call and its result, whose "
         "stream is the answer.",
-        [
-            Reply(tool_calls=[ToolCall("weather-get_forecast", '{"city":"Sintra"}')]),
-            Reply(text=SINTRA_ANSWER, first_token=0.5, gap=0.03),
-        ],
+        _forecast_round("Sintra", SINTRA_ANSWER),
         forecast_auto,
     ),
     Scenario(
@@ -144,10 +145,7 @@ SCENARIOS = [
         "the call (tool_choice: required), runs the function, and stops: no text at all. The second request is the fix "
         "the lesson makes by hand, the same history streamed again without tools; it is also the last request SK's "
         "non-streaming get_chat_message_content makes (served from this stream), which is why that one answers.",
-        [
-            Reply(tool_calls=[ToolCall("weather-get_forecast", '{"city":"Porto"}')]),
-            Reply(text=PORTO_ANSWER, first_token=0.5, gap=0.03),
-        ],
+        _forecast_round("Porto", PORTO_ANSWER),
         forecast_required,
     ),
     Scenario(

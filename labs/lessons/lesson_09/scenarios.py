@@ -83,8 +83,10 @@ def _run(key: str) -> Callable[[], Coroutine[Any, Any, None]]:
     return run
 
 
-def _scenario(key: str, comment: str, replies: list[Reply]) -> Scenario:
+def _scenario(key: str, comment: str, call: ToolCall | None = None, **pace: float) -> Scenario:
+    """The prompt `key` sent through its backend: the model makes the tool `call` first, if any, then answers `ANSWERS[key]`."""
     surface = "azure" if key.startswith("azure_") else "openai"
+    replies = ([Reply(tool_calls=[call])] if call else []) + [Reply(text=ANSWERS[key], **pace)]
     return Scenario(f"09_sse_to_the_browser/{key}", comment, replies, _run(key), surface=surface)
 
 
@@ -93,54 +95,51 @@ SCENARIOS = [
         "chat_pack_list",
         "Chat backend, text only: a Markdown list whose newlines travel inside the deltas (\"\\n\\n-\", \"\\n-\"). "
         "Framed as `data: {chunk}` those deltas end the event early and the list items vanish; as JSON they survive.",
-        [Reply(text=ANSWERS["chat_pack_list"], first_token=0.5, gap=0.03)],
+        first_token=0.5,
+        gap=0.03,
     ),
     _scenario(
         "chat_trail_tool",
         "Chat backend, one tool round: a trail_conditions call whose arguments arrive in fragments, then the "
         "follow-up request carrying the tool result, whose streamed answer has a paragraph break.",
-        [Reply(tool_calls=[ToolCall("trail_conditions", '{"trail":"Ridge Trail"}')]), Reply(text=ANSWERS["chat_trail_tool"])],
+        ToolCall("trail_conditions", '{"trail":"Ridge Trail"}'),
     ),
     _scenario(
         "chat_xss",
         "Chat backend, an answer that carries an <img onerror> and a <script> tag as text: the page must show them "
         "and run nothing (the browser test checks window.xssFired stays undefined).",
-        [Reply(text=ANSWERS["chat_xss"])],
     ),
     _scenario(
         "agents_insulation",
         "openai-agents Runner.run_streamed over the Responses API, text only: a numbered Markdown list, so deltas "
         "carry newlines.",
-        [Reply(text=ANSWERS["agents_insulation"])],
     ),
     _scenario(
         "agents_stock_tool",
         "openai-agents with a function tool: a stock_level call (response.function_call_arguments.delta), then the "
         "second request with its function_call_output and the streamed answer.",
-        [Reply(tool_calls=[ToolCall("stock_level", '{"product":"Alpine 40"}')]), Reply(text=ANSWERS["agents_stock_tool"])],
+        ToolCall("stock_level", '{"product":"Alpine 40"}'),
     ),
     _scenario(
         "azure_rain_tips",
         "azure-ai-agents, the chain one web request makes: create a thread holding the question, then an agent, stream the run "
         "(a numbered list in thread.message.delta events), delete the agent.",
-        [Reply(text=ANSWERS["azure_rain_tips"])],
     ),
     _scenario(
         "azure_forecast_tool",
         "azure-ai-agents with automatic function calling: the run stream ends in requires_action for get_forecast, "
         "the SDK submits the output with stream=true and the continuation streams the answer; then the agent is deleted.",
-        [Reply(tool_calls=[ToolCall("get_forecast", '{"place":"Lake Louise"}')]), Reply(text=ANSWERS["azure_forecast_tool"])],
+        ToolCall("get_forecast", '{"place":"Lake Louise"}'),
     ),
     _scenario(
         "sk_trail_shoes",
         "semantic-kernel streaming with a plugin registered but not called: a Markdown list; SK asks for "
         "include_usage, so the stream ends with a usage chunk.",
-        [Reply(text=ANSWERS["sk_trail_shoes"])],
     ),
     _scenario(
         "sk_jacket_size_tool",
         "semantic-kernel automatic function calling: the call is named gear-jacket_size on the wire "
         "(plugin-function); the kernel runs it and the second request streams the answer.",
-        [Reply(tool_calls=[ToolCall("gear-jacket_size", '{"chest_cm":102}')]), Reply(text=ANSWERS["sk_jacket_size_tool"])],
+        ToolCall("gear-jacket_size", '{"chest_cm":102}'),
     ),
 ]

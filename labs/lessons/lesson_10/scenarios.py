@@ -21,7 +21,7 @@ from typing import Any
 
 from ... import clients
 from ...replay.cassette import RecordedEvent, dump_cassette, load_cassette
-from ...config import FIXTURES_DIR
+from ...config import settings
 from ...resilience import continuation_messages
 from ...toolcalls import accumulate_tool_calls, assistant_message, run_tool_calls
 from .. import Reply, Scenario, ToolCall
@@ -200,11 +200,6 @@ def fault_then_continue(messages: list[dict[str, Any]], answer: str, events: int
     return run
 
 
-def gives_up() -> None:
-    partial = stream_text(GIVES_UP, GIVES_UP_DROP_AFTER)
-    stream_text(continuation_messages(GIVES_UP, partial))
-
-
 def bad_tool_arguments() -> None:
     # The lesson's loop: stream, put the tool calls together, run them (bad arguments become an error result
     # for the model), send the results back, until the model answers in text.
@@ -236,7 +231,8 @@ def _enact(name: str, interactions: int, edit: Callable[[Any], str], run: Callab
 
     def enacted() -> None:
         run()
-        path = FIXTURES_DIR / f"{FOLDER}/{name}.yaml"
+        # Record mode writes below LABS_RECORD_DIR, which `author` points at its folder (labs/fixtures by default).
+        path = settings().record_dir / f"{FOLDER}/{name}.yaml"
         cassette = _wait_for(path, interactions)
         note = edit(cassette)
         if note:
@@ -303,6 +299,12 @@ def _check_tool_round(cassette: Any) -> str:
     return ""
 
 
+def _fault_scenario(name: str, comment: str, messages: list[dict[str, Any]], answer: str, events: int, edit: Callable[[Any], str]) -> Scenario:
+    """A mid-stream fault: the whole answer, then the continuation from its first `events` events; `edit` enacts the fault."""
+    replies = [Reply(text=answer, gap=0.02), Reply(text=continuation(answer, events), gap=0.02)]
+    return Scenario(f"{FOLDER}/{name}", comment, replies, _enact(name, 2, edit, fault_then_continue(messages, answer, events)))
+
+
 SCENARIOS = [
     Scenario(
         f"{FOLDER}/rate_limited",
@@ -317,34 +319,42 @@ SCENARIOS = [
         [Reply(status=500, error=INTERNAL_ERROR), Reply(text=SERVER_ERROR_ANSWER)],
         lambda: stream_text(SERVER_ERROR),
     ),
-    Scenario(
-        f"{FOLDER}/dropped",
+    _fault_scenario(
+        "dropped",
         "The connection drops in the middle of the answer. The second request is the lesson's continuation: the "
         "text received so far as an assistant message and a request to continue; the model repeats its last two "
         "words, which the lesson trims.",
-        [Reply(text=DROPPED_ANSWER, gap=0.02), Reply(text=continuation(DROPPED_ANSWER, DROP_AFTER), gap=0.02)],
-        _enact("dropped", 2, _drop, fault_then_continue(DROPPED, DROPPED_ANSWER, DROP_AFTER)),
+        DROPPED,
+        DROPPED_ANSWER,
+        DROP_AFTER,
+        _drop,
     ),
-    Scenario(
-        f"{FOLDER}/stalled",
+    _fault_scenario(
+        "stalled",
         "The stream goes silent in the middle, longer than the lesson's read timeout; the second request is the "
         "continuation from the text received before the stall.",
-        [Reply(text=STALLED_ANSWER, gap=0.02), Reply(text=continuation(STALLED_ANSWER, STALL_AFTER), gap=0.02)],
-        _enact("stalled", 2, _stall, fault_then_continue(STALLED, STALLED_ANSWER, STALL_AFTER)),
+        STALLED,
+        STALLED_ANSWER,
+        STALL_AFTER,
+        _stall,
     ),
-    Scenario(
-        f"{FOLDER}/malformed",
+    _fault_scenario(
+        "malformed",
         "A malformed event in the middle of the stream (JSON cut in half), which the SDK cannot parse; the second "
         "request is the continuation from the text before it.",
-        [Reply(text=MALFORMED_ANSWER, gap=0.02), Reply(text=continuation(MALFORMED_ANSWER, MALFORMED_AT), gap=0.02)],
-        _enact("malformed", 2, _malformed, fault_then_continue(MALFORMED, MALFORMED_ANSWER, MALFORMED_AT)),
+        MALFORMED,
+        MALFORMED_ANSWER,
+        MALFORMED_AT,
+        _malformed,
     ),
-    Scenario(
-        f"{FOLDER}/gives_up",
+    _fault_scenario(
+        "gives_up",
         "A connection that keeps dropping: the continuation never gets past its first event, so the lesson's "
         "client must stop and report the text it kept.",
-        [Reply(text=GIVES_UP_ANSWER, gap=0.02), Reply(text=continuation(GIVES_UP_ANSWER, GIVES_UP_DROP_AFTER), gap=0.02)],
-        _enact("gives_up", 2, _gives_up, gives_up),
+        GIVES_UP,
+        GIVES_UP_ANSWER,
+        GIVES_UP_DROP_AFTER,
+        _gives_up,
     ),
     Scenario(
         f"{FOLDER}/bad_tool_arguments",

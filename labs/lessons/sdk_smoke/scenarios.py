@@ -7,6 +7,8 @@ import json
 from ... import clients
 from .. import Reply, Scenario, ToolCall
 
+__all__ = ["SCENARIOS", "WEATHER", "WEATHER_ANSWER", "WEATHER_QUESTION", "WEATHER_TOOL", "weather_round"]
+
 WEATHER_TOOL = {
     "type": "function",
     "function": {
@@ -15,6 +17,24 @@ WEATHER_TOOL = {
         "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
     },
 }
+
+# The tool round both surfaces record: Chat Completions here, Azure AI Agents in `sdk_azure`.
+WEATHER_QUESTION = "What's the weather in Paris and in Tokyo?"
+WEATHER = {"Paris": "18°C, light rain", "Tokyo": "24°C, clear"}
+WEATHER_ANSWER = "Paris is 18°C with light rain, so bring an umbrella; Tokyo is 24°C and clear."
+
+
+def weather_round(space: str) -> list[Reply]:
+    """Two parallel get_weather calls, Tokyo's split inside the key, then the answer; `space` follows each colon of the arguments."""
+    return [
+        Reply(
+            tool_calls=[
+                ToolCall("get_weather", f'{{"city":{space}"Paris"}}'),
+                ToolCall("get_weather", f'{{"city":{space}"Tokyo"}}', fragments=['{"ci', f'ty":{space}"To', 'kyo"}']),
+            ]
+        ),
+        Reply(text=WEATHER_ANSWER),
+    ]
 
 
 def chat_text() -> None:
@@ -31,7 +51,7 @@ def chat_text() -> None:
 
 def chat_tool_round() -> None:
     client = clients.openai_client()
-    messages: list[dict] = [{"role": "user", "content": "What's the weather in Paris and in Tokyo?"}]
+    messages: list[dict] = [{"role": "user", "content": WEATHER_QUESTION}]
     stream = client.chat.completions.create(model=clients.model(), messages=messages, tools=[WEATHER_TOOL], stream=True)
     calls: dict[int, dict] = {}
     for chunk in stream:
@@ -49,10 +69,9 @@ def chat_tool_round() -> None:
             ],
         }
     )
-    weather = {"Paris": "18°C, light rain", "Tokyo": "24°C, clear"}
     for c in calls.values():
         city = json.loads(c["arguments"])["city"]
-        messages.append({"role": "tool", "tool_call_id": c["id"], "content": weather[city]})
+        messages.append({"role": "tool", "tool_call_id": c["id"], "content": WEATHER[city]})
     for _ in client.chat.completions.create(model=clients.model(), messages=messages, tools=[WEATHER_TOOL], stream=True):
         pass
 
@@ -133,15 +152,7 @@ SCENARIOS = [
         "A full tool round over Chat Completions: two parallel get_weather calls whose arguments arrive in fragments "
         "keyed by index (the first fragment of Tokyo's splits inside the key), then the follow-up request with both tool "
         "results and the streamed answer. No usage chunk: the request did not ask for one.",
-        [
-            Reply(
-                tool_calls=[
-                    ToolCall("get_weather", '{"city": "Paris"}'),
-                    ToolCall("get_weather", '{"city": "Tokyo"}', fragments=['{"ci', 'ty": "To', 'kyo"}']),
-                ]
-            ),
-            Reply(text="Paris is 18°C with light rain, so bring an umbrella; Tokyo is 24°C and clear."),
-        ],
+        weather_round(" "),
         chat_tool_round,
     ),
     Scenario(
