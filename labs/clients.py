@@ -62,7 +62,7 @@ def _openai_kwargs(server: ReplayServer | None, overrides: dict[str, Any]) -> di
     if mode == "replay":
         kwargs: dict[str, Any] = {"base_url": (server or default_server()).openai_base_url, "api_key": _REPLAY_KEY}
     else:
-        key = require_env("OPENAI_API_KEY", "your OpenAI key, or a GitHub token with OPENAI_BASE_URL for GitHub Models")
+        key = require_env(current.openai_key_variable, "your OpenAI key, or GITHUB_TOKEN for GitHub Models")
         kwargs = {"api_key": key}
         if mode == "record":
             kwargs["base_url"] = (server or default_server()).openai_base_url

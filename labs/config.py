@@ -17,6 +17,7 @@ from dotenv import find_dotenv, load_dotenv
 __all__ = [
     "ConfigError",
     "FIXTURES_DIR",
+    "GITHUB_MODELS_URL",
     "MissingCredentialError",
     "Mode",
     "REPO_ROOT",
@@ -31,6 +32,8 @@ Mode = Literal["replay", "live", "record"]
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_ROOT = PACKAGE_DIR.parent
 FIXTURES_DIR = PACKAGE_DIR / "fixtures"
+# GitHub Models' OpenAI-compatible endpoint, used when GITHUB_TOKEN is the only key (the course material's way).
+GITHUB_MODELS_URL = "https://models.github.ai/inference"
 
 
 class ConfigError(RuntimeError):
@@ -48,7 +51,8 @@ class Settings:
     fixture_dirs: tuple[Path, ...]
     record_dir: Path
     model: str | None = None  # LABS_MODEL: the chat model live (replay always uses the recorded one)
-    openai_base_url: str | None = None  # OPENAI_BASE_URL: another OpenAI-compatible endpoint (GitHub Models...)
+    openai_base_url: str | None = None  # OPENAI_BASE_URL, or GitHub Models' endpoint when GITHUB_TOKEN is the key
+    openai_key_variable: str = "OPENAI_API_KEY"  # where the OpenAI-compatible key comes from: it, or GITHUB_TOKEN
     project_endpoint: str | None = None  # PROJECT_ENDPOINT: the Azure AI Foundry project
     grade_report: Path | None = None  # LABS_GRADE_REPORT: where `labs.check` appends results for `grade`
 
@@ -74,13 +78,15 @@ def settings() -> Settings:
     extra = tuple(Path(p).expanduser() for p in os.environ.get("LABS_FIXTURES", "").split(os.pathsep) if p.strip())
     record_dir = Path(os.environ.get("LABS_RECORD_DIR", FIXTURES_DIR / "recorded")).expanduser()
     report = _optional("LABS_GRADE_REPORT")
+    github = _optional("GITHUB_TOKEN") is not None and _optional("OPENAI_API_KEY") is None
     return Settings(
         mode=mode,  # type: ignore[arg-type]
         speed=speed,
         fixture_dirs=(FIXTURES_DIR, *extra),
         record_dir=record_dir,
-        model=_optional("LABS_MODEL"),
-        openai_base_url=_optional("OPENAI_BASE_URL"),
+        model=_optional("LABS_MODEL") or ("openai/gpt-4o-mini" if github else None),
+        openai_base_url=_optional("OPENAI_BASE_URL") or (GITHUB_MODELS_URL if github else None),
+        openai_key_variable="GITHUB_TOKEN" if github else "OPENAI_API_KEY",
         project_endpoint=_optional("PROJECT_ENDPOINT"),
         grade_report=Path(report) if report else None,
     )

@@ -14,7 +14,7 @@ def replay_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("LABS_MODE", "replay")
     monkeypatch.setenv("LABS_REPLAY_SPEED", "0")
     monkeypatch.delenv("LABS_FIXTURES", raising=False)
-    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "PROJECT_ENDPOINT", "MODEL_DEPLOYMENT_NAME"):
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "GITHUB_TOKEN", "LABS_MODEL", "PROJECT_ENDPOINT", "MODEL_DEPLOYMENT_NAME"):
         monkeypatch.delenv(name, raising=False)
     yield
     reset_default_server()

@@ -45,6 +45,23 @@ def test_live_mode_uses_the_real_service(monkeypatch: pytest.MonkeyPatch) -> Non
     assert client.api_key == "sk-live-test"
 
 
+def test_a_github_token_alone_means_github_models_as_the_course_material_uses_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LABS_MODE", "live")
+    monkeypatch.setenv("GITHUB_TOKEN", "github-token-placeholder")
+    client = labs.openai_client()
+    assert str(client.base_url).startswith("https://models.github.ai/inference") and client.api_key == "github-token-placeholder"
+    assert labs.model() == "openai/gpt-4o-mini"
+    monkeypatch.setenv("OPENAI_API_KEY", "openai-key-placeholder")  # an OpenAI key wins, with OpenAI's own endpoint
+    client = labs.openai_client()
+    assert client.api_key == "openai-key-placeholder" and "github" not in str(client.base_url) and labs.model() == "gpt-4o-mini"
+
+
+def test_a_missing_key_names_both_ways_to_set_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LABS_MODE", "live")
+    with pytest.raises(MissingCredentialError, match="needs OPENAI_API_KEY .*GITHUB_TOKEN for GitHub Models"):
+        labs.openai_client()
+
+
 @pytest.mark.parametrize(("name", "value"), [("LABS_MODE", "offline"), ("LABS_REPLAY_SPEED", "fast"), ("LABS_REPLAY_SPEED", "-1")])
 def test_bad_settings_are_explained(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
     monkeypatch.setenv(name, value)
