@@ -87,13 +87,15 @@ def async_openai_client(*, server: ReplayServer | None = None, **overrides: Any)
 
 
 def configure_agents_sdk(*, server: ReplayServer | None = None, **overrides: Any) -> AsyncOpenAI:
-    """Make openai-agents use our client and the Responses API; tracing is off unless live."""
+    """Make openai-agents use our client and the Responses API; tracing is off unless live against OpenAI itself."""
     import agents
 
     client = async_openai_client(server=server, **overrides)
     agents.set_default_openai_client(client, use_for_tracing=False)
     agents.set_default_openai_api("responses")
-    agents.set_tracing_disabled(settings().mode != "live")
+    current = settings()
+    # Traces go to OpenAI's platform: only worth sending live, with OpenAI itself as the service.
+    agents.set_tracing_disabled(current.mode != "live" or current.openai_base_url is not None)
     return client
 
 

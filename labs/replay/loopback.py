@@ -4,6 +4,8 @@ The replay server, the web app and the authoring stand-ins all need the same thi
 on a free port chosen by binding the socket first (so there is no race between picking and using it),
 in a daemon thread that does not block the kernel, and stopped cleanly. `LoopbackServer` does that for
 one app; `ServedApp` is the base of the classes that own one (start, stop, `with`, serve in the foreground).
+Either can serve https instead, given a certificate and its key (`use_tls`): the drill services do, because
+azure-core sends bearer tokens over https only.
 """
 
 from __future__ import annotations
@@ -26,10 +28,16 @@ class LoopbackServer:
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._socket: socket.socket | None = None
+        self.certfile: str | None = None  # PEM certificate chain: serve https (set before starting)
+        self.keyfile: str | None = None
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.certfile else "http"
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{self.scheme}://{self.host}:{self.port}"
 
     def _prepare(self) -> socket.socket:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -38,7 +46,9 @@ class LoopbackServer:
         sock.bind((self.host, self.port))
         sock.listen(2048)  # connections queue from now on, so a URL printed after this is already reachable
         self.port = sock.getsockname()[1]
-        config = uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=1)
+        config = uvicorn.Config(
+            self.app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=1, ssl_certfile=self.certfile, ssl_keyfile=self.keyfile
+        )
         self._server = uvicorn.Server(config)
         return sock
 
@@ -86,7 +96,12 @@ class ServedApp:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{self._loopback.scheme}://{self.host}:{self.port}"
+
+    def use_tls(self, certfile: str, keyfile: str) -> Self:
+        """Serve https with this PEM certificate chain and key (call before `start` or `bind`)."""
+        self._loopback.certfile, self._loopback.keyfile = str(certfile), str(keyfile)
+        return self
 
     def on_start(self) -> None:
         """Called before the server starts serving, in the background or the foreground."""

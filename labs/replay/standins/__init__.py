@@ -1,4 +1,7 @@
-"""The scripted stand-ins that play the live services when fixtures are authored: one per surface."""
+"""The scripted stand-ins that play the live services when fixtures are authored: one per surface.
+
+`drill/` builds on them: services that answer any request themselves, for drill runs of the notebooks in live mode.
+"""
 
 from .azure import AzureStandIn
 from .base import Reply, ScriptedServer, ToolCall, fragments, tokens

@@ -22,6 +22,11 @@ Record mode (`labs.clients`) authenticates with `DefaultAzureCredential` and nam
 (the credential gets its token from here), and `MODEL_DEPLOYMENT_NAME` to its one deployment, the model
 replay expects (`labs.replay.surfaces.azure.RECORDED_MODEL`). Agents naming another model are refused, as the
 service refuses a deployment that does not exist.
+
+Each model turn (a run starting, or tool outputs coming back) asks `next_reply` for its answer with what the
+model would read: the run's model, instructions, tools and options, the thread's messages and the tool results
+submitted in this run (`_turn_request`). A subclass can pace the service (`_pause`) and keep its environment
+to itself (`exports_environment = False`).
 """
 
 from __future__ import annotations
@@ -63,6 +68,7 @@ class _Run:
     obj: dict[str, Any]  # the ThreadRun as the service returns it
     agent: dict[str, Any]
     pending_step: dict[str, Any] | None = None  # the tool_calls step waiting for outputs
+    tool_results: list[dict[str, Any]] = field(default_factory=list)  # every call answered in this run: name, arguments, output
     usage: dict[str, int] = field(default_factory=lambda: {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0})
 
 
@@ -72,6 +78,9 @@ def _service_error(status: int, code: str, message: str) -> JSONResponse:
 
 class AzureStandIn(ScriptedServer):
     """A loopback server answering the Azure AI Agents REST calls from a queue of Replies."""
+
+    no_reply_left = "the Azure stand-in has no scripted reply left"
+    exports_environment = True  # while it runs, the process's credential and deployment point at it
 
     def __init__(self, seed: int = 11, project: str = "standin", deployment: str = RECORDED_MODEL) -> None:
         self.seed = seed
@@ -84,6 +93,7 @@ class AzureStandIn(ScriptedServer):
         self._ids = random.Random(seed)
         self._turns = 0
         self._clock = float(_EPOCH)
+        self._turn: dict[str, Any] = {}  # the model turn being answered, set just before `_next_reply`
         self.base_path = base = f"/api/projects/{project}"
         app = Starlette(
             routes=[
@@ -109,15 +119,16 @@ class AzureStandIn(ScriptedServer):
         """The project endpoint an AgentsClient would use to talk to the stand-in directly."""
         return self.upstream_url
 
+    def environment(self) -> dict[str, str]:
+        """What `DefaultAzureCredential` and `labs.azure_model()` need to use this service: its token endpoint and deployment."""
+        return {"IDENTITY_ENDPOINT": f"{self.url}/_identity/token", "IDENTITY_HEADER": _IDENTITY_HEADER, "MODEL_DEPLOYMENT_NAME": self.deployment}
+
     def start(self) -> Self:
         super().start()
-        environment = {
-            "IDENTITY_ENDPOINT": f"http://127.0.0.1:{self.port}/_identity/token",
-            "IDENTITY_HEADER": _IDENTITY_HEADER,
-            "MODEL_DEPLOYMENT_NAME": self.deployment,
-        }
-        self._saved_env = {k: os.environ.get(k) for k in environment}
-        os.environ.update(environment)
+        if self.exports_environment:
+            environment = self.environment()
+            self._saved_env = {k: os.environ.get(k) for k in environment}
+            os.environ.update(environment)
         return self
 
     def stop(self) -> None:
@@ -147,10 +158,15 @@ class AzureStandIn(ScriptedServer):
         self.requests.append({"method": request.method, "path": request.url.path, "query": dict(request.query_params), "body": None})
 
     def _next_reply(self) -> tuple[Reply, random.Random]:
-        if not self.replies:
-            raise LookupError("the Azure stand-in has no scripted reply left")
+        reply = self.next_reply(self._turn)
         self._turns += 1
-        return self.replies.popleft(), random.Random(self.seed * 1000 + self._turns)
+        return reply, random.Random(self.seed * 1000 + self._turns)
+
+    def _turn_request(self, run: dict[str, Any], tool_results: list[dict[str, Any]], submitted: bool) -> dict[str, Any]:
+        """What the model reads in one turn: the run's settings, the thread so far, the tool results of this run."""
+        thread = [{"role": m["role"], "content": "".join(p["text"]["value"] for p in m["content"] if p.get("type") == "text")} for m in self.messages[run["thread_id"]]]
+        keys = ("model", "instructions", "tools", "tool_choice", "parallel_tool_calls", "max_completion_tokens", "temperature", "response_format")
+        return {**{k: run.get(k) for k in keys}, "messages": thread, "tool_results": json.loads(json.dumps(tool_results)), "submitted": submitted}
 
     # -- identity --------------------------------------------------------------------------------
 
@@ -286,12 +302,24 @@ class AzureStandIn(ScriptedServer):
             return _service_error(404, "not_found", f"No assistant found with id '{body.get('assistant_id')}'.")
         for message in body.get("additional_messages") or []:
             self._add_user_message(thread_id, message)
-        reply, rng = self._next_reply()
-        if reply.status != 200:
-            return JSONResponse(reply.error or {"error": {"code": "server_error", "message": "scripted error"}}, status_code=reply.status, headers=reply.headers)
         instructions = body.get("instructions") if body.get("instructions") is not None else agent.get("instructions") or ""
         if body.get("additional_instructions"):
             instructions = f"{instructions}{body['additional_instructions']}"
+        settings = {
+            "thread_id": thread_id,
+            "model": body.get("model") or agent["model"],
+            "instructions": instructions,
+            "tools": body.get("tools") if body.get("tools") is not None else agent["tools"],
+            "tool_choice": body.get("tool_choice") or "auto",
+            "parallel_tool_calls": body.get("parallel_tool_calls", True),
+            "max_completion_tokens": body.get("max_completion_tokens"),
+            "temperature": body.get("temperature", agent["temperature"]),
+            "response_format": body.get("response_format") or agent["response_format"],
+        }
+        self._turn = self._turn_request(settings, [], submitted=False)
+        reply, rng = self._next_reply()
+        if reply.status != 200:
+            return JSONResponse(reply.error or {"error": {"code": "server_error", "message": "scripted error"}}, status_code=reply.status, headers=reply.headers)
         start = self._now()
         run = _Run(
             obj={
@@ -349,7 +377,12 @@ class AzureStandIn(ScriptedServer):
         expected = [c["id"] for c in step["step_details"]["tool_calls"]]
         if sorted(outputs) != sorted(expected):
             return _service_error(400, "invalid_request_error", f"Expected tool outputs for call ids {expected}, got {sorted(outputs)}.")
+        answered = [
+            {"call_id": c["id"], "name": c["function"]["name"], "arguments": c["function"]["arguments"], "output": outputs[c["id"]]} for c in step["step_details"]["tool_calls"]
+        ]
+        self._turn = self._turn_request(run.obj, run.tool_results + answered, submitted=True)
         reply, rng = self._next_reply()
+        run.tool_results.extend(answered)
         frames: list[_Frame] = []
         for call in step["step_details"]["tool_calls"]:
             call["function"]["output"] = outputs[call["id"]]

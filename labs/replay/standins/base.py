@@ -5,6 +5,10 @@ replay server in record mode, and the "live service" upstream is a stand-in that
 of `Reply` objects in its service's wire format, paced like a model (a first-token wait, then tens of
 milliseconds between tokens). One module per surface (`openai.py`, `azure.py`); this is their base.
 With a key, `LABS_MODE=record` records from the real service instead. No notebook uses a stand-in.
+
+Each model turn asks `next_reply(request)` for its answer; here that pops the script. A subclass may compute
+the reply from the request instead: the drill services in `drill/` do, to play a live service that answers
+whatever it is asked.
 """
 
 from __future__ import annotations
@@ -49,6 +53,8 @@ class Reply:
     status: int = 200
     error: dict[str, Any] | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    reasoning_tokens: int = 0  # Responses API: a reasoning item first (output_index 0), counted in usage; 0: none
+    more_choices: list[Reply] = field(default_factory=list)  # Chat Completions with `n` > 1: choices 1, 2, ...
 
     @property
     def finish(self) -> str:
@@ -71,6 +77,7 @@ class ScriptedServer(ServedApp):
     """What every stand-in shares: a queue of scripted replies, a log of requests, a loopback server to run on."""
 
     base_path = ""  # where the service's API sits below the stand-in's URL
+    no_reply_left = "the stand-in has no scripted reply left"
 
     def __init__(self, app: Starlette, name: str) -> None:
         super().__init__(app, name=name)
@@ -80,6 +87,16 @@ class ScriptedServer(ServedApp):
 
     def script(self, *replies: Reply) -> None:
         self.replies.extend(replies)
+
+    def next_reply(self, request: dict[str, Any]) -> Reply:
+        """The answer to one model turn: the next scripted reply (a subclass may compute it from `request`).
+
+        `request` is what the model reads: the JSON body for OpenAI; for Azure, the run's model, instructions,
+        tools and options, the thread's messages and the tool results submitted in this run so far.
+        """
+        if not self.replies:
+            raise LookupError(self.no_reply_left)
+        return self.replies.popleft()
 
     @property
     def upstream_url(self) -> str:

@@ -4,11 +4,16 @@ It answers from a script in the services' wire format (checked against real reco
 first chunk's `role`, tool-call headers with `"arguments":""`, the usage chunk with `"choices":[]`,
 `[DONE]`; for the Responses API the full event sequence ending in `response.completed`), paced like a model
 (a first-token wait, then tens of milliseconds between tokens). It is never used by a notebook.
+
+A subclass can change what is answered (`next_reply`) and, without touching the encoding, the few things a
+live service varies: the model snapshot it names, the fields it adds to each payload (`_decorate`), the
+pause before each frame (`_delays`, `_blocking_wait`) and the seed of a reply's ids (`_reply_rng`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import random
 from collections.abc import AsyncIterator
@@ -23,6 +28,8 @@ from ..sse import SSEEvent, encode_event
 from .base import Reply, ScriptedServer, fragments, tokens
 
 __all__ = ["OpenAIStandIn"]
+
+_MODEL = "gpt-4o-mini-2024-07-18"
 
 
 class OpenAIStandIn(ScriptedServer):
@@ -40,29 +47,48 @@ class OpenAIStandIn(ScriptedServer):
         super().__init__(app, name="labs-openai-standin")
 
     base_path = "/v1"
+    system_fingerprint = "fp_560af6e559"
 
     @property
     def base_url(self) -> str:
         """The `base_url` an OpenAI client would use to talk to the stand-in directly."""
         return self.upstream_url
 
-    # -- pacing ----------------------------------------------------------------------------------
+    # -- what a subclass may vary -----------------------------------------------------------------
 
     def _next(self, request_body: dict[str, Any], headers: dict[str, str]) -> tuple[Reply, random.Random, str]:
         self.requests.append({"body": request_body, "headers": headers})
-        if not self.replies:
-            raise LookupError("the stand-in has no scripted reply left")
+        reply = self.next_reply(request_body)
         self._count += 1
-        rng = random.Random(self.seed * 1000 + self._count)
+        rng = self._reply_rng(reply)
         suffix = "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789") for _ in range(24))
-        return self.replies.popleft(), rng, suffix
+        return reply, rng, suffix
+
+    def _reply_rng(self, reply: Reply) -> random.Random:
+        """The randomness of one answer's ids and argument fragments."""
+        return random.Random(self.seed * 1000 + self._count)
+
+    def _model(self, body: dict[str, Any]) -> str:
+        """The model snapshot an answer names."""
+        return _MODEL
+
+    def _decorate(self, payload: dict[str, Any], reply: Reply) -> dict[str, Any]:
+        """A chunk, event or final object just before it is sent; the stand-in sends it as built."""
+        return payload
+
+    def _delays(self, count: int, reply: Reply, rng: random.Random) -> list[float]:
+        """The pause before each of `count` frames: the first token's wait, then a gap before each next one."""
+        first = reply.first_token * rng.uniform(0.8, 1.25)
+        return [first, *(reply.gap * rng.lognormvariate(0, 0.45) for _ in range(count - 1))]
+
+    def _blocking_wait(self, count: int, reply: Reply) -> float:
+        """How long an answer of `count` frames takes when it is not streamed."""
+        return reply.first_token + reply.gap * count
 
     @staticmethod
-    async def _paced(items: list[bytes], reply: Reply, rng: random.Random) -> AsyncIterator[bytes]:
-        await asyncio.sleep(reply.first_token * rng.uniform(0.8, 1.25))
-        for i, item in enumerate(items):
-            if i:
-                await asyncio.sleep(reply.gap * rng.lognormvariate(0, 0.45))
+    async def _paced(items: list[bytes], delays: list[float]) -> AsyncIterator[bytes]:
+        for item, delay in zip(items, delays):
+            await asyncio.sleep(delay)
             yield item
 
     def _error(self, reply: Reply) -> Response:
@@ -75,27 +101,37 @@ class OpenAIStandIn(ScriptedServer):
         reply, rng, suffix = self._next(body, dict(request.headers))
         if reply.status != 200:
             return self._error(reply)
-        base = {"id": f"chatcmpl-{suffix[:29]}", "object": "chat.completion.chunk", "created": 1763800000 + self._count, "model": "gpt-4o-mini-2024-07-18", "system_fingerprint": "fp_560af6e559"}
-        call_ids = [f"call_{suffix[i % 24:] + suffix[: i % 24]}" for i in range(len(reply.tool_calls))]
+        base = {"id": f"chatcmpl-{suffix[:29]}", "object": "chat.completion.chunk", "created": 1763800000 + self._count, "model": self._model(body), "system_fingerprint": self.system_fingerprint}
+        choices = [reply, *reply.more_choices]
+        call_ids: list[list[str]] = []  # per choice; numbered on across choices so no two calls share an id
+        for choice in choices:
+            first = sum(map(len, call_ids))
+            call_ids.append([f"call_{suffix[i % 24:] + suffix[: i % 24]}" for i in range(first, first + len(choice.tool_calls))])
 
-        def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
-            return {**base, "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]}
+        def chunk(delta: dict[str, Any], finish: str | None = None, index: int = 0) -> dict[str, Any]:
+            return {**base, "choices": [{"index": index, "delta": delta, "logprobs": None, "finish_reason": finish}]}
 
-        chunks: list[dict[str, Any]] = []
-        if reply.refusal is not None:
-            chunks.append(chunk({"role": "assistant", "content": None, "refusal": ""}))
-            chunks.extend(chunk({"refusal": t}) for t in tokens(reply.refusal))
-        elif reply.tool_calls and not reply.text:
-            for i, call in enumerate(reply.tool_calls):
-                header = {"index": i, "id": call_ids[i], "type": "function", "function": {"name": call.name, "arguments": ""}}
-                delta = {"role": "assistant", "content": None, "tool_calls": [header], "refusal": None} if i == 0 else {"tool_calls": [header]}
-                chunks.append(chunk(delta))
-                chunks.extend(chunk({"tool_calls": [{"index": i, "function": {"arguments": f}}]}) for f in fragments(call, rng))
-        else:
-            chunks.append(chunk({"role": "assistant", "content": "", "refusal": None}))
-            chunks.extend(chunk({"content": t}) for t in tokens(reply.text))
-        chunks.append(chunk({}, reply.finish))
-        completion_tokens = max(1, len(chunks) - 2)
+        def choice_chunks(choice: Reply, index: int) -> list[dict[str, Any]]:
+            out: list[dict[str, Any]] = []
+            if choice.refusal is not None:
+                out.append(chunk({"role": "assistant", "content": None, "refusal": ""}, index=index))
+                out.extend(chunk({"refusal": t}, index=index) for t in tokens(choice.refusal))
+            elif choice.tool_calls and not choice.text:
+                for i, call in enumerate(choice.tool_calls):
+                    header = {"index": i, "id": call_ids[index][i], "type": "function", "function": {"name": call.name, "arguments": ""}}
+                    delta = {"role": "assistant", "content": None, "tool_calls": [header], "refusal": None} if i == 0 else {"tool_calls": [header]}
+                    out.append(chunk(delta, index=index))
+                    out.extend(chunk({"tool_calls": [{"index": i, "function": {"arguments": f}}]}, index=index) for f in fragments(call, rng))
+            else:
+                out.append(chunk({"role": "assistant", "content": "", "refusal": None}, index=index))
+                out.extend(chunk({"content": t}, index=index) for t in tokens(choice.text))
+            out.append(chunk({}, choice.finish, index))
+            return out
+
+        per_choice = [choice_chunks(choice, index) for index, choice in enumerate(choices)]
+        # Several choices arrive interleaved, one chunk of each in turn, as the service streams them.
+        chunks = [c for row in itertools.zip_longest(*per_choice) for c in row if c is not None]
+        completion_tokens = sum(max(1, len(part) - 2) for part in per_choice)
         prompt_tokens = 9 + len(json.dumps(body.get("messages", []))) // 4
         usage = {
             "prompt_tokens": prompt_tokens,
@@ -105,20 +141,24 @@ class OpenAIStandIn(ScriptedServer):
             "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0, "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0},
         }
         if not body.get("stream"):
-            await asyncio.sleep(reply.first_token + reply.gap * len(chunks))
-            message: dict[str, Any] = {"role": "assistant", "content": reply.text or None, "refusal": reply.refusal, "annotations": []}
-            if reply.tool_calls:
-                message["tool_calls"] = [
-                    {"id": call_ids[i], "type": "function", "function": {"name": c.name, "arguments": c.arguments}} for i, c in enumerate(reply.tool_calls)
-                ]
-            return JSONResponse(
-                {**base, "object": "chat.completion", "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": reply.finish}], "usage": usage}
-            )
+            await asyncio.sleep(self._blocking_wait(len(chunks), reply))
+            answers = [
+                {"index": index, "message": self._message(choice, call_ids[index]), "logprobs": None, "finish_reason": choice.finish}
+                for index, choice in enumerate(choices)
+            ]
+            return JSONResponse(self._decorate({**base, "object": "chat.completion", "choices": answers, "usage": usage}, reply))
         if (body.get("stream_options") or {}).get("include_usage"):
             chunks.append({**base, "choices": [], "usage": usage})
-        frames = [encode_event(SSEEvent(data=json.dumps(c, separators=(",", ":"), ensure_ascii=False))) for c in chunks]
+        frames = [encode_event(SSEEvent(data=json.dumps(self._decorate(c, reply), separators=(",", ":"), ensure_ascii=False))) for c in chunks]
         frames.append(encode_event(SSEEvent(data="[DONE]")))
-        return StreamingResponse(self._paced(frames, reply, rng), media_type="text/event-stream; charset=utf-8")
+        return StreamingResponse(self._paced(frames, self._delays(len(frames), reply, rng)), media_type="text/event-stream; charset=utf-8")
+
+    @staticmethod
+    def _message(reply: Reply, call_ids: list[str]) -> dict[str, Any]:
+        message: dict[str, Any] = {"role": "assistant", "content": reply.text or None, "refusal": reply.refusal, "annotations": []}
+        if reply.tool_calls:
+            message["tool_calls"] = [{"id": call_ids[i], "type": "function", "function": {"name": c.name, "arguments": c.arguments}} for i, c in enumerate(reply.tool_calls)]
+        return message
 
     # -- responses -------------------------------------------------------------------------------
 
@@ -138,7 +178,7 @@ class OpenAIStandIn(ScriptedServer):
             "incomplete_details": None,
             "instructions": body.get("instructions"),
             "max_output_tokens": body.get("max_output_tokens"),
-            "model": "gpt-4o-mini-2024-07-18",
+            "model": self._model(body),
             "output": [],
             "parallel_tool_calls": body.get("parallel_tool_calls", True) if body.get("parallel_tool_calls") is not None else True,
             "previous_response_id": body.get("previous_response_id"),
@@ -162,6 +202,13 @@ class OpenAIStandIn(ScriptedServer):
         emit("response.created", response=json.loads(json.dumps(response)))
         emit("response.in_progress", response=json.loads(json.dumps(response)))
         output: list[dict[str, Any]] = []
+        cut = reply.finish_reason == "length"  # stopped at max_output_tokens: the response is incomplete
+        if reply.reasoning_tokens:
+            # As reasoning models do: the reasoning item comes first, the answer after it at output_index 1.
+            item = {"id": f"rs_{suffix[::-1]}{suffix[:24]}", "type": "reasoning", "encrypted_content": self._encrypted(rng), "summary": []}
+            emit("response.output_item.added", output_index=0, item=dict(item))
+            emit("response.output_item.done", output_index=0, item=item)
+            output.append(item)
         if reply.text:
             item_id = f"msg_{suffix}{suffix[:8]}"
             item = {"id": item_id, "type": "message", "status": "in_progress", "content": [], "role": "assistant"}
@@ -173,7 +220,7 @@ class OpenAIStandIn(ScriptedServer):
             emit("response.output_text.done", item_id=item_id, output_index=len(output), content_index=0, text=reply.text, logprobs=[])
             done_part = {**part, "text": reply.text}
             emit("response.content_part.done", item_id=item_id, output_index=len(output), content_index=0, part=done_part)
-            item = {**item, "status": "completed", "content": [done_part]}
+            item = {**item, "status": "incomplete" if cut else "completed", "content": [done_part]}
             emit("response.output_item.done", output_index=len(output), item=item)
             output.append(item)
         for i, call in enumerate(reply.tool_calls):
@@ -187,18 +234,34 @@ class OpenAIStandIn(ScriptedServer):
             emit("response.output_item.done", output_index=len(output), item=item)
             output.append(item)
         input_tokens = 12 + len(json.dumps(body.get("input", ""))) // 4
-        output_tokens = max(1, len(events) - 4)
+        if reply.reasoning_tokens:
+            # What the model wrote: its reasoning, then one token per text or argument delta.
+            output_tokens = reply.reasoning_tokens + sum(e["type"].endswith(".delta") for e in events)
+        else:
+            output_tokens = max(1, len(events) - 4)
         usage = {
             "input_tokens": input_tokens,
             "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
             "output_tokens": output_tokens,
-            "output_tokens_details": {"reasoning_tokens": 0},
+            "output_tokens_details": {"reasoning_tokens": reply.reasoning_tokens},
             "total_tokens": input_tokens + output_tokens,
         }
-        final = {**response, "status": "completed", "output": output, "usage": usage}
-        emit("response.completed", response=final)
+        if cut:
+            final = {**response, "status": "incomplete", "incomplete_details": {"reason": "max_output_tokens"}, "output": output, "usage": usage}
+            emit("response.incomplete", response=final)
+        else:
+            final = {**response, "status": "completed", "output": output, "usage": usage}
+            emit("response.completed", response=final)
         if not body.get("stream"):
-            await asyncio.sleep(reply.first_token + reply.gap * len(events))
-            return JSONResponse(final)
-        frames = [encode_event(SSEEvent(data=json.dumps(e, separators=(",", ":"), ensure_ascii=False), event=e["type"])) for e in events]
-        return StreamingResponse(self._paced(frames, reply, rng), media_type="text/event-stream; charset=utf-8")
+            await asyncio.sleep(self._blocking_wait(len(events), reply))
+            return JSONResponse(self._decorate(final, reply))
+        frames = [
+            encode_event(SSEEvent(data=json.dumps(self._decorate(e, reply), separators=(",", ":"), ensure_ascii=False), event=e["type"])) for e in events
+        ]
+        return StreamingResponse(self._paced(frames, self._delays(len(frames), reply, rng)), media_type="text/event-stream; charset=utf-8")
+
+    @staticmethod
+    def _encrypted(rng: random.Random) -> str:
+        """Opaque reasoning state in the shape the service returns (a Fernet-style token); nothing can read it."""
+        alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+        return "gAAAAAB" + "".join(rng.choice(alphabet) for _ in range(rng.randint(300, 900))) + "=="
