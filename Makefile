@@ -33,7 +33,7 @@ check: setup
 	$(BIN)/python -m labs.workbook check
 
 test-unit: setup
-	$(TEST_ENV) $(BIN)/python -m pytest tests -q
+	$(TEST_ENV) $(BIN)/python -m pytest tests -q -n 2 --dist loadfile
 
 test-notebooks: setup
 	$(TEST_ENV) $(BIN)/python -m pytest -q $(NBVAL) --nbval solutions
