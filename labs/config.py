@@ -8,6 +8,8 @@ A key in the environment never switches the workbook to live mode by itself: onl
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, get_args
@@ -23,6 +25,7 @@ __all__ = [
     "REPO_ROOT",
     "Settings",
     "display_path",
+    "environment",
     "require_env",
     "settings",
 ]
@@ -105,6 +108,24 @@ def require_env(name: str, why: str) -> str:
             f"LABS_MODE={mode} needs {name} ({why}): set it in .env (see .env.example) or unset LABS_MODE to replay offline."
         )
     return value
+
+
+@contextmanager
+def environment(values: Mapping[str, str], unset: Iterable[str] = ()) -> Iterator[None]:
+    """Inside the block, the process environment has `values` set and `unset` removed; what was there comes back."""
+    names = [*values, *unset]
+    saved = {name: os.environ.get(name) for name in names}
+    for name in unset:
+        os.environ.pop(name, None)
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def display_path(path: Path) -> str:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import importlib
 import inspect
-import os
 import pkgutil
 import sys
 from collections.abc import Callable, Iterator
@@ -31,7 +30,7 @@ from typing import Any
 
 import httpx
 
-from ..config import FIXTURES_DIR
+from ..config import FIXTURES_DIR, environment
 from ..replay import default_server, reset_default_server
 from ..replay.cassette import SurfaceName
 from ..replay.standins import STANDINS, Reply, ScriptedServer, ToolCall
@@ -59,16 +58,10 @@ def recording_environment(upstreams: dict[SurfaceName, str], record_dir: str | P
         "LABS_RECORD_DIR": str(record_dir),
         **{surface(name).upstream_variable: url for name, url in upstreams.items()},
     }
-    saved = {k: os.environ.get(k) for k in patch}
-    os.environ.update(patch)
     try:
-        yield
+        with environment(patch):
+            yield
     finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
         reset_default_server()
 
 

@@ -16,7 +16,6 @@ twice streams at the same pace twice, and polling and streaming compare on equal
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,7 +26,6 @@ from starlette.responses import JSONResponse, Response
 
 from ... import clients
 from ...replay import default_server
-from ...replay.sse import SSEParser
 from .. import Reply, Scenario
 from ...replay.standins.azure import AzureStandIn
 
@@ -82,14 +80,7 @@ class PacedAzureStandIn(AzureStandIn):
 
     def _answer(self, body: dict[str, Any], frames: list[Any], queued: dict[str, Any]) -> Response:
         if not body.get("stream"):
-            elapsed, timeline, parser = 0.0, [(0.0, queued)], SSEParser()
-            for frame in frames:
-                elapsed += frame.delay
-                for event in parser.feed(frame.data):
-                    name = event.event or ""
-                    if name.startswith("thread.run.") and not name.startswith("thread.run.step"):
-                        timeline.append((elapsed, json.loads(event.data)))
-            self._timelines[queued["id"]] = timeline
+            self._timelines[queued["id"]] = self.run_states(frames, 0.0, queued)
         return super()._answer(body, frames, queued)
 
     def _next_reply(self) -> tuple[Reply, random.Random]:

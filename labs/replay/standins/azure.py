@@ -33,10 +33,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import random
 import time
 from collections.abc import AsyncIterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any, Self
 
@@ -45,7 +45,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from ..sse import SSEEvent, encode_event
+from ...config import environment as patched_environment
+from ..sse import SSEEvent, SSEParser, encode_event
 from ..surfaces.azure import RECORDED_MODEL
 from .base import Reply, ScriptedServer, ToolCall, fragments, tokens
 
@@ -110,7 +111,7 @@ class AzureStandIn(ScriptedServer):
             ]
         )
         super().__init__(app, name="labs-azure-standin")
-        self._saved_env: dict[str, str | None] = {}
+        self._exported = ExitStack()  # the environment start() exported, undone by stop()
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -126,18 +127,11 @@ class AzureStandIn(ScriptedServer):
     def start(self) -> Self:
         super().start()
         if self.exports_environment:
-            environment = self.environment()
-            self._saved_env = {k: os.environ.get(k) for k in environment}
-            os.environ.update(environment)
+            self._exported.enter_context(patched_environment(self.environment()))
         return self
 
     def stop(self) -> None:
-        for key, value in self._saved_env.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        self._saved_env = {}
+        self._exported.close()
         super().stop()
 
     # -- helpers ---------------------------------------------------------------------------------
@@ -539,6 +533,18 @@ class AzureStandIn(ScriptedServer):
     @staticmethod
     def _step_delta(step: dict[str, Any], call: dict[str, Any]) -> dict[str, Any]:
         return {"id": step["id"], "object": "thread.run.step.delta", "delta": {"step_details": {"type": "tool_calls", "tool_calls": [call]}}}
+
+    @staticmethod
+    def run_states(frames: list[_Frame], start: float, queued: dict[str, Any]) -> list[tuple[float, dict[str, Any]]]:
+        """The run objects a stream passes through, each with when it is sent (`start` plus the frames' delays)."""
+        at, states, parser = start, [(start, queued)], SSEParser()
+        for frame in frames:
+            at += frame.delay
+            for event in parser.feed(frame.data):
+                name = event.event or ""
+                if name.startswith("thread.run.") and not name.startswith("thread.run.step"):
+                    states.append((at, json.loads(event.data)))
+        return states
 
     def _answer(self, body: dict[str, Any], frames: list[_Frame], queued: dict[str, Any]) -> Response:
         if not body.get("stream"):

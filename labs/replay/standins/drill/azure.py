@@ -23,7 +23,6 @@ from starlette.responses import JSONResponse, Response
 
 from ..azure import AzureStandIn
 from ..base import Reply
-from ...sse import SSEParser
 from .auth import BearerGate
 from .model import Conversation, DrillModel, FunctionSpec, ToolResult, digest
 
@@ -110,14 +109,7 @@ class DrillAzure(AzureStandIn):
     # -- a run polled without a stream moves on in wall-clock time -------------------------------
 
     def _answer(self, body: dict[str, Any], frames: list[Any], queued: dict[str, Any]) -> Response:
-        at, timeline, parser = time.monotonic(), [(time.monotonic(), queued)], SSEParser()
-        for frame in frames:
-            at += frame.delay
-            for event in parser.feed(frame.data):
-                name = event.event or ""
-                if name.startswith("thread.run.") and not name.startswith("thread.run.step"):
-                    timeline.append((at, json.loads(event.data)))
-        self._timelines[queued["id"]] = timeline
+        self._timelines[queued["id"]] = self.run_states(frames, time.monotonic(), queued)
         return super()._answer(body, frames, queued)
 
     async def _get_run(self, request: Request) -> Response:

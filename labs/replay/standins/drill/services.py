@@ -11,15 +11,15 @@ notebook kernel started with it does).
 
 from __future__ import annotations
 
-import os
 import shlex
 import shutil
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ....config import environment
 from .azure import DrillAzure
 from .openai import DrillOpenAI
 from .tls import DrillCertificate, make_certificate
@@ -51,22 +51,9 @@ class DrillServices:
         lines += [f"export {name}={shlex.quote(value)}" for name, value in self.environment.items()]
         return "\n".join(lines)
 
-    @contextmanager
-    def applied(self) -> Iterator[None]:
+    def applied(self) -> AbstractContextManager[None]:
         """Inside the block, `os.environ` is the drill's environment; the previous values come back after."""
-        names = [*self.environment, *self.cleared]
-        saved = {name: os.environ.get(name) for name in names}
-        for name in self.cleared:
-            os.environ.pop(name, None)
-        os.environ.update(self.environment)
-        try:
-            yield
-        finally:
-            for name, value in saved.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
+        return environment(self.environment, self.cleared)
 
 
 @contextmanager
