@@ -12,7 +12,7 @@ NBVAL := --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-current-env -p t
 # JupyterLab refuses to run as root unless told; containers often are root.
 LAB_FLAGS ?= $(if $(or $(DISPLAY),$(WAYLAND_DISPLAY),$(filter Darwin,$(shell uname -s))),,--no-browser) $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: setup lab test test-unit test-notebooks grade notebooks check bench clean
+.PHONY: setup lab test test-unit test-notebooks grade notebooks check refresh bench clean
 
 setup: $(STAMP)
 
@@ -41,6 +41,10 @@ test-notebooks: setup
 
 notebooks: setup
 	$(BIN)/python -m labs.workbook build
+
+# Re-record one lesson from the service in .env (LABS_MODE is set for you), store its outputs, regenerate its copy.
+refresh: setup
+	$(BIN)/python -m labs.lessons refresh $(LESSON)
 
 grade: setup
 	$(BIN)/python -m labs.workbook grade notebooks

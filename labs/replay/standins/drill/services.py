@@ -57,10 +57,12 @@ class DrillServices:
 
 
 @contextmanager
-def drill_services(seed: int = 2026, *, openai_pace: float = 1.0, azure_pace: float = 0.1) -> Iterator[DrillServices]:
+def drill_services(
+    seed: int = 2026, *, openai_pace: float = 1.0, azure_pace: float = 0.1, azure_deployment: str = "gpt-4o-mini-drill"
+) -> Iterator[DrillServices]:
     """Serve both drill services over https until the block ends; `*_pace` scales their waits (1 = real time, 0 = none)."""
     folder = Path(tempfile.mkdtemp(prefix="labs-drill-"))
-    openai, azure = DrillOpenAI(seed=seed, pace=openai_pace), DrillAzure(seed=seed, pace=azure_pace)
+    openai, azure = DrillOpenAI(seed=seed, pace=openai_pace), DrillAzure(seed=seed, pace=azure_pace, deployment=azure_deployment)
     try:
         certificate = make_certificate(folder)
         for service in (openai, azure):

@@ -1,0 +1,152 @@
+"""The instructor's refresh loop: record a lesson against the service, replace its fixtures, store new outputs.
+
+`python -m labs.lessons refresh 03` (`make refresh LESSON=03`) does, for `solutions/03_*.ipynb`:
+
+1. run the solution top to bottom with `LABS_MODE=record`, so every request the lesson makes goes through the
+   replay server to the service named in `.env` and is recorded into a scratch folder;
+2. match each recorded request to the lesson's fixture that answers it in replay (the replay server's own
+   matching), and rewrite each fixture whose every request was recorded again, keeping its name and comment;
+   a request no fixture answered becomes a new fixture in the lesson's folder; faults and fixtures the lesson
+   never requested (the checkers' own) stay as they are;
+3. run the solution again in replay and store its outputs, streams coalesced (a small, reviewable diff);
+4. regenerate the learner copies.
+
+Record with the models the fixtures name (`gpt-4o-mini`; for Azure, a deployment of that name in
+`MODEL_DEPLOYMENT_NAME`): replay sends those names, so a recording under another name would never be found.
+It works on a checkout (`root`): the kernels import `labs` from there, so a test can refresh a copy.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from ..config import REPO_ROOT, environment
+from ..replay.cassette import Cassette, Interaction, dump_cassette, load_cassettes
+from ..replay.matching import MatchingLibrary, ReplayMiss, normalise_body, normalise_path
+from ..replay.surfaces import surface
+
+__all__ = ["RefreshReport", "refresh", "run_notebook"]
+
+_REFRESHED = " (Re-recorded from the live service on "
+
+
+@dataclass
+class RefreshReport:
+    """What one refresh changed, for the instructor to review before committing."""
+
+    notebook: Path
+    refreshed: list[str] = field(default_factory=list)  # fixtures rewritten from the new recording
+    kept: list[str] = field(default_factory=list)  # fixtures the lesson requested only in part: left as they were
+    added: list[str] = field(default_factory=list)  # recordings no fixture answered, written as new fixtures
+
+    def __str__(self) -> str:
+        lines = [f"{self.notebook.name}: {len(self.refreshed)} fixtures re-recorded, {len(self.added)} added, {len(self.kept)} kept"]
+        lines += [f"  re-recorded {name}" for name in self.refreshed]
+        lines += [f"  added       {name}" for name in self.added]
+        lines += [f"  kept        {name} (only part of it was requested)" for name in self.kept]
+        return "\n".join(lines)
+
+
+def run_notebook(path: Path, root: Path, mode: str, extra: dict[str, str] | None = None, timeout: int = 600):  # type: ignore[no-untyped-def]
+    """Execute a notebook in its folder in a fresh kernel that imports `labs` from `root`; return it with outputs."""
+    import nbclient
+    import nbformat
+
+    notebook = nbformat.read(path, as_version=4)
+    values = {"LABS_MODE": mode, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])), **(extra or {})}
+    with environment(values):
+        client = nbclient.NotebookClient(notebook, kernel_name="python3", timeout=timeout, record_timing=False, resources={"metadata": {"path": str(path.parent)}})
+        client.execute()
+    return notebook
+
+
+def _coalesce(notebook) -> None:  # type: ignore[no-untyped-def]
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        merged: list = []
+        for output in cell.outputs:
+            if output.output_type == "stream" and merged and merged[-1].output_type == "stream" and merged[-1].name == output.name:
+                merged[-1].text += output.text
+            else:
+                merged.append(output)
+        cell.outputs = merged
+
+
+def _solution(root: Path, lesson: str) -> Path:
+    found = sorted((root / "solutions").glob(f"{int(lesson):02d}_*.ipynb"))
+    if not found:
+        raise SystemExit(f"no solution notebook solutions/{int(lesson):02d}_*.ipynb")
+    return found[0]
+
+
+def _key(cassette: Cassette, interaction: Interaction) -> str:
+    on = surface(cassette.surface)
+    request = interaction.request
+    return repr((request.method, normalise_path(request.path, on), normalise_body(request.body, on)))
+
+
+def _replace(fixtures: list[Cassette], recorded: list[Cassette], report: RefreshReport, folder: Path) -> None:
+    """Give each fixture the recorded interactions replay matched to it, in the order they were made."""
+    library = MatchingLibrary(fixtures, [str(folder)])
+    new: dict[str, list[Interaction]] = defaultdict(list)
+    unmatched: list[Cassette] = []
+    for cassette in recorded:
+        strays = []
+        for interaction in cassette.interactions:
+            request = interaction.request
+            try:
+                match = library.find(cassette.surface, request.method, request.path, request.body)
+            except ReplayMiss:
+                strays.append(interaction)
+                continue
+            new[match.cassette.name].append(interaction)
+        if strays:
+            unmatched.append(Cassette(name=cassette.name, surface=cassette.surface, comment=cassette.comment, interactions=strays))
+    today = date.today().isoformat()
+    for fixture in fixtures:
+        replaced = new.get(fixture.name)
+        if not replaced:
+            continue
+        # A polled run may be asked after more or fewer times than recorded; every distinct request must be there.
+        if {_key(fixture, i) for i in fixture.interactions} != {_key(fixture, i) for i in replaced}:
+            report.kept.append(fixture.name)
+            continue
+        fixture.interactions = replaced
+        fixture.comment = fixture.comment.split(_REFRESHED)[0] + f"{_REFRESHED}{today}.)"
+        assert fixture.path is not None
+        dump_cassette(fixture, fixture.path)
+        report.refreshed.append(fixture.name)
+    for cassette in unmatched:
+        name = cassette.name.rsplit("/", 1)[-1]
+        cassette.comment = f"Recorded {today} by `python -m labs.lessons refresh`: no fixture answered these requests. Say what is special here."
+        dump_cassette(cassette, folder / f"{name}.yaml")
+        report.added.append(f"{folder.name}/{name}")
+
+
+def refresh(lesson: str, root: Path = REPO_ROOT) -> RefreshReport:
+    """Record lesson `lesson` (e.g. "03") against the service in the environment; replace its fixtures and outputs."""
+    import nbformat
+
+    from ..workbook import build
+
+    path = _solution(root, lesson)
+    folder = root / "labs" / "fixtures" / path.stem
+    report = RefreshReport(path)
+    with tempfile.TemporaryDirectory(prefix="labs-refresh-") as scratch:
+        run_notebook(path, root, "record", {"LABS_RECORD_DIR": scratch, "LABS_REPLAY_SPEED": "0"})
+        recorded = load_cassettes([Path(scratch)])
+    fixtures = [c for c in load_cassettes([folder.parent]) if c.name.startswith(f"{path.stem}/")]
+    for cassette in fixtures:  # names below the lesson folder, as the recorder's fixtures are named
+        cassette.name = cassette.name.split("/", 1)[1]
+    _replace(fixtures, recorded, report, folder)
+    executed = run_notebook(path, root, "replay", {"LABS_REPLAY_SPEED": "0"})
+    _coalesce(executed)
+    nbformat.write(executed, path)
+    build(root / "solutions", root / "notebooks")
+    return report

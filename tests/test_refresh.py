@@ -1,0 +1,66 @@
+"""The instructor's refresh loop, end to end, on a copy of the workbook with the drill services as the live service.
+
+For one OpenAI lesson and one Azure lesson: `refresh` records the lesson against the drill, rewrites its
+fixtures from the new recording, stores new outputs and regenerates the learner copy; then strict nbval of
+that lesson passes on the refreshed fixtures, in the copy.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from labs.clients import RECORDED_AZURE_MODEL
+from labs.lessons.refresh import refresh
+from labs.replay import Cassette, load_cassette
+from labs.replay.matching import normalise_path
+from labs.replay.surfaces import surface
+from labs.replay.standins.drill import drill_services
+
+REPO = Path(__file__).resolve().parent.parent
+NBVAL = ["--nbval-sanitize-with", "tests/nbval_sanitize.cfg", "--nbval-current-env", "-p", "tests.nbval_support"]
+
+
+def _copy(tmp_path: Path) -> Path:
+    root = tmp_path / "workbook"
+    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info", ".ipynb_checkpoints", "recorded")
+    for folder in ("labs", "solutions", "notebooks"):
+        shutil.copytree(REPO / folder, root / folder, ignore=ignore)
+    (root / "tests").mkdir()
+    for name in ("nbval_sanitize.cfg", "nbval_support.py"):
+        shutil.copy(REPO / "tests" / name, root / "tests" / name)
+    return root
+
+
+def _streamed(cassette: Cassette) -> list[str]:
+    return [event.data for interaction in cassette.interactions for event in interaction.response.events or []]
+
+
+@pytest.mark.parametrize(("lesson", "fixture"), [("01", "01_basic_streaming/three_layers"), ("06", "06_azure_event_handlers/trail_guide")])
+def test_refresh_rerecords_a_lesson_and_its_strict_nbval_passes(lesson: str, fixture: str, tmp_path: Path) -> None:
+    root = _copy(tmp_path)
+    before = load_cassette(root / "labs" / "fixtures" / f"{fixture}.yaml")
+    # Replay names the recorded deployment, so a refresh records against a deployment of that name.
+    with drill_services(azure_deployment=RECORDED_AZURE_MODEL) as drill, drill.applied():
+        report = refresh(lesson, root)
+    assert fixture.split("/", 1)[1] in report.refreshed and not report.added, str(report)
+    after = load_cassette(root / "labs" / "fixtures" / f"{fixture}.yaml")
+    on = surface(after.surface)
+    assert {normalise_path(i.request.path, on) for i in after.interactions} == {normalise_path(i.request.path, on) for i in before.interactions}
+    assert _streamed(after) and _streamed(after) != _streamed(before)  # the drill's answers, not the old recording's
+    assert "Re-recorded from the live service on" in after.comment and after.comment.startswith(before.comment)
+    notebook = next((root / "solutions").glob(f"{lesson}_*.ipynb"))
+    assert notebook.read_bytes() != (REPO / "solutions" / notebook.name).read_bytes()  # new outputs stored
+    environment = {**os.environ, "LABS_MODE": "replay", "LABS_REPLAY_SPEED": "0", "PYTHONPATH": str(root)}
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *NBVAL, "--nbval", str(notebook.relative_to(root))],
+        cwd=root, env=environment, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout[-3000:]
+    check = subprocess.run([sys.executable, "-m", "labs.workbook", "check"], cwd=root, env=environment, capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
