@@ -20,6 +20,7 @@ callback_return)` as well. Lessons 06 and 07 show both; this module keeps their 
 from __future__ import annotations
 
 import enum
+import html
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -73,7 +74,8 @@ def _plain(value: Any) -> str:
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    """A table cell's text as Markdown that shows it: HTML escaped (model text is untrusted), pipes and newlines kept out."""
+    return html.escape(text, quote=False).replace("|", "\\|").replace("\n", " ")
 
 
 @dataclass(frozen=True)

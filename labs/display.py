@@ -9,6 +9,11 @@ hundreds of times (the cost grows with the square of its length) and can freeze 
 at the end, so what it sends stays proportional to the time the answer takes, not to its chunk count.
 It counts its redraws and the characters it sent, so a lesson can measure it against plain print.
 
+Model text is untrusted. JupyterLab trusts what a live session displays, so Markdown handed to it as
+`text/markdown` would let an answer holding `<img onerror=...>` run script on the JupyterLab page. The
+view therefore renders the Markdown itself (`safe_markdown_html`: markdown-it-py with raw HTML off, so
+tags show as text and `javascript:` links are dropped) and displays that HTML, with the plain text beside it.
+
 Outside Jupyter there is nothing to redraw, so it degrades to printing each piece as it arrives.
 
 `shorten` fits a text on one line of a table, a timeline or a terminal: the one shortener the learner
@@ -21,9 +26,23 @@ import sys
 import time
 from collections.abc import Callable
 from types import TracebackType
-from typing import Protocol
+from typing import Any, Protocol
 
-__all__ = ["CURSOR", "ELLIPSIS", "DisplayTarget", "LiveMarkdown", "notebook_target", "shorten"]
+from markdown_it import MarkdownIt
+
+__all__ = ["CURSOR", "ELLIPSIS", "DisplayTarget", "LiveMarkdown", "notebook_target", "safe_markdown_html", "shorten"]
+
+# CommonMark with GitHub's tables and strikethrough, and raw HTML off: a tag in the text is shown, never run.
+_MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
+
+
+def safe_markdown_html(markdown: str) -> str:
+    """Markdown rendered to HTML that holds no markup of the text's own: tags escaped, unsafe links dropped."""
+    return _MARKDOWN.render(markdown)
+
+
+def _bundle(markdown: str) -> dict[str, Any]:
+    return {"text/html": safe_markdown_html(markdown), "text/plain": markdown}
 
 CURSOR = " ▌"
 """Marks the growing end of the text while it streams; the last redraw drops it."""
@@ -41,12 +60,12 @@ class _NotebookTarget:
         self._handle: object | None = None
 
     def draw(self, markdown: str) -> None:
-        from IPython.display import Markdown, display
+        from IPython.display import display
 
         if self._handle is None:
-            self._handle = display(Markdown(markdown), display_id=True)
+            self._handle = display(_bundle(markdown), raw=True, display_id=True)
         else:
-            self._handle.update(Markdown(markdown))  # type: ignore[attr-defined]
+            self._handle.update(_bundle(markdown), raw=True)  # type: ignore[attr-defined]
 
 
 class _PrintTarget:

@@ -209,3 +209,8 @@ def test_gist_keeps_the_short_of_each_object() -> None:
     assert [getattr(part, "value", part) for part in gist(parsed["thread.run.step.created"])] == ["tool_calls", "in_progress"]
     assert isinstance(gist(parsed["thread.message.delta"]), str)
     assert gist(parsed["done"]) is None
+
+
+def test_model_text_in_an_event_table_is_escaped_for_the_markdown_view() -> None:
+    table = EventOrder([("thread.message.delta", "<img src=x onerror=alert(1)>"), ("done", "a | b")])._repr_markdown_()
+    assert "<img" not in table and "&lt;img src=x onerror=alert(1)&gt;" in table and "a \\| b" in table

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from labs.display import CURSOR, ELLIPSIS, LiveMarkdown, notebook_target, shorten
+from labs.display import CURSOR, ELLIPSIS, LiveMarkdown, notebook_target, safe_markdown_html, shorten
 
 
 class Clock:
@@ -113,3 +113,43 @@ def test_shorten_fits_text_on_one_line_of_the_width(text: str, width: int, expec
 
 def test_a_shortened_text_ends_in_the_one_ellipsis_character() -> None:
     assert shorten("word " * 20, 12).endswith(ELLIPSIS) and ELLIPSIS == "…"
+
+
+HOSTILE = [
+    "<img src=x onerror=\"document.title='pwned'\">",
+    "<script>alert(1)</script>",
+    "<svg onload=alert(1)>",
+    "[click](javascript:alert(1))",
+    "<a href=\"javascript:alert(1)\">x</a>",
+    "<iframe src=\"https://example.com\"></iframe>",
+    "```html\n<script>alert(1)</script>\n```",
+    "| a | b |\n|---|---|\n| <img src=x onerror=alert(1)> | `<b>` |",
+]
+
+
+@pytest.mark.parametrize("payload", HOSTILE)
+def test_model_text_renders_inert(payload: str) -> None:
+    rendered = safe_markdown_html(payload).lower()
+    for tag in ("<img", "<script", "<svg", "<iframe", "<a href=\"javascript", "<b>"):
+        assert tag not in rendered, f"{tag} survived in {rendered!r}"
+    assert "href=\"javascript" not in rendered
+
+
+def test_the_markdown_look_is_kept() -> None:
+    rendered = safe_markdown_html("## Pack\n\n**Wear** boots\n\n- water\n- map\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n~~old~~ [map](https://example.com)")
+    for html in ("<h2>Pack</h2>", "<strong>Wear</strong>", "<li>water</li>", "<table>", "<td>1</td>", "<s>old</s>", '<a href="https://example.com">map</a>'):
+        assert html in rendered
+
+
+def test_in_a_kernel_the_view_displays_rendered_html_not_markdown_the_page_would_trust() -> None:
+    import nbclient
+    import nbformat
+
+    code = "from labs.display import LiveMarkdown\nwith LiveMarkdown(interval=0) as view:\n"
+    code += "".join(f"    view.append({piece!r})\n" for piece in ["**Hello** ", "<img src=x onerror=alert(1)>", " done"])
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
+    nbclient.NotebookClient(notebook, kernel_name="python3", timeout=60).execute()
+    shown = [output for output in notebook.cells[0].outputs if output.output_type == "display_data"]
+    assert shown and all("text/markdown" not in output.data for output in shown)
+    final = shown[-1].data["text/html"]
+    assert "<strong>Hello</strong>" in final and "&lt;img src=x onerror=alert(1)&gt;" in final and "<img" not in final
