@@ -14,6 +14,10 @@ Model text is untrusted. JupyterLab trusts what a live session displays, so Mark
 view therefore renders the Markdown itself (`safe_markdown_html`: markdown-it-py with raw HTML off, so
 tags show as text and `javascript:` links are dropped) and displays that HTML, with the plain text beside it.
 
+A terminal is a medium too: an escape sequence in a model's answer can set the window title, clear the
+screen or plant a clickable link. `terminal_text` removes every escape sequence and control character but
+newline and tab before model text reaches one.
+
 Outside Jupyter there is nothing to redraw, so it degrades to printing each piece as it arrives.
 
 `shorten` fits a text on one line of a table, a timeline or a terminal: the one shortener the learner
@@ -22,6 +26,7 @@ modules share, so every summary cuts the same way.
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -30,7 +35,16 @@ from typing import Any, Protocol
 
 from markdown_it import MarkdownIt
 
-__all__ = ["CURSOR", "ELLIPSIS", "DisplayTarget", "LiveMarkdown", "notebook_target", "safe_markdown_html", "shorten"]
+__all__ = [
+    "CURSOR",
+    "ELLIPSIS",
+    "DisplayTarget",
+    "LiveMarkdown",
+    "notebook_target",
+    "safe_markdown_html",
+    "shorten",
+    "terminal_text",
+]
 
 # CommonMark with GitHub's tables and strikethrough, and raw HTML off: a tag in the text is shown, never run.
 _MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
@@ -39,6 +53,16 @@ _MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable(["table", "striketh
 def safe_markdown_html(markdown: str) -> str:
     """Markdown rendered to HTML that holds no markup of the text's own: tags escaped, unsafe links dropped."""
     return _MARKDOWN.render(markdown)
+
+
+# ESC sequences (CSI `ESC [ ... final` or its one-byte form 0x9b, OSC `ESC ] ... BEL|ST`, and two-character ones), then any other C0 or
+# C1 control character or DEL, newline and tab excepted.
+_ESCAPES = re.compile(r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def terminal_text(text: str) -> str:
+    """Text as a terminal may show it: no escape sequence and no control character but newline and tab."""
+    return _ESCAPES.sub("", text)
 
 
 def _bundle(markdown: str) -> dict[str, Any]:

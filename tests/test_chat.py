@@ -306,3 +306,34 @@ def test_the_agents_backend_at_full_speed_with_a_replay_miss() -> None:
     finally:
         child.close()
     assert child.exitstatus == 0
+
+
+HOSTILE_PIECES = ["Hello\x1b]0;pwned title\x07 there", "\x1b[2J\x1b[H", "\x1b]8;;https://evil.example\x1b\\click\x1b]8;;\x1b\\", "\tok\r\x08\x9b31m\n"]
+
+
+class _HostileBackend:
+    """A model that writes escape sequences: a window title, a screen clear, a hyperlink, raw control bytes."""
+
+    name = "chat"
+    description = "hostile"
+
+    async def stream(self, history: Any) -> AsyncIterator[Any]:
+        from labs.reply import TextDelta
+
+        for piece in HOSTILE_PIECES:
+            yield TextDelta(text=piece)
+
+    async def aclose(self) -> None:
+        return None
+
+
+async def test_the_terminal_never_receives_the_models_escape_sequences() -> None:
+    screen = Screen()
+    chat = Chat(_HostileBackend(), Console(file=screen, width=100, highlight=False, force_terminal=True, color_system=None))
+    assert await chat.submit("hi")
+    assert await chat.submit("/history")  # the history shows the answer again
+    shown = screen.getvalue()
+    for sequence in ("\x1b]0;", "\x1b[2J", "\x1b]8;", "\x08", "\x9b", "\r"):
+        assert sequence not in shown, repr(sequence)
+    assert "Hello thereclick" in shown and "ok\n" in shown and "31m" not in shown  # the words stay, the codes go
+    assert chat.history[-1].text == "".join(HOSTILE_PIECES)  # the history keeps what the model sent

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from labs.display import CURSOR, ELLIPSIS, LiveMarkdown, notebook_target, safe_markdown_html, shorten
+from labs.display import CURSOR, ELLIPSIS, LiveMarkdown, notebook_target, safe_markdown_html, shorten, terminal_text
 
 
 class Clock:
@@ -153,3 +153,18 @@ def test_in_a_kernel_the_view_displays_rendered_html_not_markdown_the_page_would
     assert shown and all("text/markdown" not in output.data for output in shown)
     final = shown[-1].data["text/html"]
     assert "<strong>Hello</strong>" in final and "&lt;img src=x onerror=alert(1)&gt;" in final and "<img" not in final
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("title\x1b]0;pwned\x07 set", "title set"),
+        ("\x1b[2J\x1b[Hclear", "clear"),
+        ("\x1b]8;;https://evil.example\x1b\\link\x1b]8;;\x1b\\", "link"),
+        ("bell\x07 back\x08space\r", "bell backspace"),
+        ("\x9b31mred", "red"),
+        ("Zürich\t9 °C\n- a list", "Zürich\t9 °C\n- a list"),  # text, tabs and newlines stay
+    ],
+)
+def test_terminal_text_drops_every_escape_and_control_but_newline_and_tab(text: str, shown: str) -> None:
+    assert terminal_text(text) == shown

@@ -26,7 +26,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..config import settings
-from ..display import shorten
+from ..display import shorten, terminal_text
 from .backends import Backend, Message
 
 __all__ = ["COMMANDS", "RECORDED_PROMPTS", "Answer", "Chat", "ChatStats"]
@@ -130,7 +130,7 @@ class Chat:
                     if not first_token:
                         first_token.append(time.perf_counter() - started)
                     pieces.append(piece.text)
-                    self.console.print(piece.text, end="", markup=False, highlight=False, soft_wrap=True)
+                    self.console.print(terminal_text(piece.text), end="", markup=False, highlight=False, soft_wrap=True)
                 else:
                     usage.update(input_tokens=piece.input_tokens, output_tokens=piece.output_tokens)
 
@@ -175,14 +175,14 @@ class Chat:
         if getattr(error, "code", None) == "replay_miss":
             self.console.print("[red]✗ No recording answers this message.[/] In replay mode the chat plays back its recorded conversation:")
             for number, prompt in enumerate(RECORDED_PROMPTS, 1):
-                self.console.print(f"   {number}. {prompt}", markup=False)
+                self.console.print(f"   {number}. {terminal_text(prompt)}", markup=False)
             self.console.print(
                 "Ask those in order (/clear starts over), or chat for real with LABS_MODE=live and OPENAI_API_KEY in .env. "
                 "Nothing was added to the history."
             )
-            self.console.print(Text(str(getattr(error, "message", error)), style="dim"))
+            self.console.print(Text(terminal_text(str(getattr(error, "message", error))), style="dim"))
             return
-        self.console.print(Text(f"✗ The request failed: {type(error).__name__}: {error}", style="red"))
+        self.console.print(Text(terminal_text(f"✗ The request failed: {type(error).__name__}: {error}"), style="red"))
         self.console.print("Nothing was added to the history; try again, or /quit.")
 
     # -- commands --------------------------------------------------------------------------------
@@ -214,7 +214,7 @@ class Chat:
         if settings().mode == "replay":
             self.console.print("Replay mode plays back this recorded conversation, in order:")
             for number, prompt in enumerate(RECORDED_PROMPTS, 1):
-                self.console.print(f"   {number}. {prompt}", markup=False)
+                self.console.print(f"   {number}. {terminal_text(prompt)}", markup=False)
 
     def _history(self) -> None:
         if not self.history:
@@ -226,7 +226,7 @@ class Chat:
             mark = " [yellow](interrupted)[/]" if message.interrupted else ""
             who = "you" if message.role == "user" else "assistant"
             self.console.print(f"{number:3d}  {who:<9}  ", end="")
-            self.console.print(text, end="", markup=False)
+            self.console.print(terminal_text(text), end="", markup=False)
             self.console.print(mark)
 
     def stats(self) -> ChatStats:
