@@ -24,6 +24,7 @@ from .replay import fault_server
 
 __all__ = ["fault_server", "only_in_replay", "register_magics", "skip_message"]
 
+
 def skip_message(why: str) -> str:
     """The one line a replay-only cell prints in live or record mode."""
     mode = settings().mode

@@ -25,8 +25,7 @@ LEARNER_MODULES = {
 def imported_modules(path: Path, source: str | None = None) -> list[tuple[str, list[str]]]:
     """Each `labs...` module a file imports (relative imports resolved), with the names it takes from it."""
     tree = ast.parse(source if source is not None else path.read_text(encoding="utf-8"))
-    package = list(path.relative_to(LABS.parent).with_suffix("").parts)
-    package = package[:-1]  # the package the file's relative imports start from (for __init__ too)
+    package = list(path.relative_to(LABS.parent).parts[:-1])  # where the file's relative imports start (for __init__ too)
     found: list[tuple[str, list[str]]] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom):

@@ -25,7 +25,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from ..config import REPO_ROOT, environment
+import nbformat
+from nbformat import NotebookNode
+
+from ..config import REPO_ROOT
 from ..replay.cassette import Cassette, Interaction, dump_cassette, load_cassettes
 from ..replay.matching import MatchingLibrary, ReplayMiss, normalise_body, normalise_path
 from ..replay.surfaces import surface
@@ -52,24 +55,23 @@ class RefreshReport:
         return "\n".join(lines)
 
 
-def run_notebook(path: Path, root: Path, mode: str, extra: dict[str, str] | None = None, timeout: int = 600):  # type: ignore[no-untyped-def]
+def run_notebook(path: Path, root: Path, mode: str, extra: dict[str, str] | None = None, timeout: int = 600) -> NotebookNode:
     """Execute a notebook in its folder in a fresh kernel that imports `labs` from `root`; return it with outputs."""
     import nbclient
-    import nbformat
 
     notebook = nbformat.read(path, as_version=4)
-    values = {"LABS_MODE": mode, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])), **(extra or {})}
-    with environment(values):
-        client = nbclient.NotebookClient(notebook, kernel_name="python3", timeout=timeout, record_timing=False, resources={"metadata": {"path": str(path.parent)}})
-        client.execute()
+    python_path = os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))
+    kernel_environment = {**os.environ, "LABS_MODE": mode, "PYTHONPATH": python_path, **(extra or {})}
+    client = nbclient.NotebookClient(notebook, kernel_name="python3", timeout=timeout, record_timing=False, resources={"metadata": {"path": str(path.parent)}})
+    client.execute(env=kernel_environment)
     return notebook
 
 
-def _coalesce(notebook) -> None:  # type: ignore[no-untyped-def]
+def _coalesce(notebook: NotebookNode) -> None:
     for cell in notebook.cells:
         if cell.cell_type != "code":
             continue
-        merged: list = []
+        merged: list[NotebookNode] = []
         for output in cell.outputs:
             if output.output_type == "stream" and merged and merged[-1].output_type == "stream" and merged[-1].name == output.name:
                 merged[-1].text += output.text
@@ -131,8 +133,6 @@ def _replace(fixtures: list[Cassette], recorded: list[Cassette], report: Refresh
 
 def refresh(lesson: str, root: Path = REPO_ROOT) -> RefreshReport:
     """Record lesson `lesson` (e.g. "03") against the service in the environment; replace its fixtures and outputs."""
-    import nbformat
-
     from ..workbook import build
 
     path = _solution(root, lesson)

@@ -48,7 +48,7 @@ from starlette.routing import Route
 from ...config import environment as patched_environment
 from ..sse import SSEEvent, SSEParser, encode_event
 from ..surfaces.azure import RECORDED_MODEL
-from .base import Reply, ScriptedServer, ToolCall, fragments, tokens
+from .base import Reply, ScriptedServer, fragments, tokens
 
 __all__ = ["AzureStandIn"]
 
