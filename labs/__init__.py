@@ -17,6 +17,7 @@ from .clients import (
 from .checks import check
 from .config import ConfigError, MissingCredentialError, settings
 from .demos import fault_server, only_in_replay, register_magics
+from .errors import register_error_display
 from .randomness import replay_random
 from .replay import default_server as replay_server
 from .replay import replay_speed
@@ -42,3 +43,4 @@ __all__ = [
 ]
 
 register_magics()  # %%only_in_replay in a notebook (nothing outside IPython)
+register_error_display()  # a replay miss shows its message, not the SDK's traceback

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, get_args
 
-from dotenv import find_dotenv, load_dotenv
+from dotenv import dotenv_values, find_dotenv, load_dotenv
 
 __all__ = [
     "ConfigError",
@@ -40,7 +40,10 @@ GITHUB_MODELS_URL = "https://models.github.ai/inference"
 
 
 class ConfigError(RuntimeError):
-    """A setting has a value the workbook cannot use."""
+    """A setting has a value the workbook cannot use; a notebook shows it as its message alone, no traceback."""
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"{type(self).__name__}: {self}"]
 
 
 class MissingCredentialError(ConfigError):
@@ -60,9 +63,29 @@ class Settings:
     grade_report: Path | None = None  # LABS_GRADE_REPORT: where `labs.check` appends results for `grade`
 
 
-def _load_dotenv() -> None:
+def _dotenv_path() -> Path:
     found = find_dotenv(usecwd=True)
-    load_dotenv(found or REPO_ROOT / ".env", override=False)
+    return Path(found) if found else REPO_ROOT / ".env"
+
+
+def _load_dotenv() -> None:
+    load_dotenv(_dotenv_path(), override=False)
+
+
+def _fix(name: str, value: str | None = None) -> str:
+    """How to give a setting a new value (`value`, or a valid one) so that the kernel sees it."""
+    path = _dotenv_path()
+    wanted = f"{name}={value}" if value else name
+    in_dotenv = path.is_file() and name in dotenv_values(path)
+    if in_dotenv and os.environ.get(name) == dotenv_values(path)[name]:
+        return f"set {wanted} in {display_path(path)}, then restart the kernel (it keeps the values it read first)"
+    if os.environ.get(name, "").strip():
+        return f"{name} is set in the environment (where JupyterLab started, or by this kernel), which wins over .env: set {wanted} there and restart"
+    return f"set {wanted} in .env (see .env.example), then restart the kernel"
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def settings() -> Settings:
@@ -70,14 +93,18 @@ def settings() -> Settings:
     _load_dotenv()
     mode = os.environ.get("LABS_MODE", "replay").strip().lower() or "replay"
     if mode not in get_args(Mode):
-        raise ConfigError(f"LABS_MODE={mode!r} is not a mode: use replay, live or record.")
+        raise ConfigError(f"LABS_MODE={mode!r} is not a mode. Use replay, live or record: {_fix('LABS_MODE')}.")
     raw_speed = os.environ.get("LABS_REPLAY_SPEED", "1").strip() or "1"
     try:
         speed = float(raw_speed)
     except ValueError:
-        raise ConfigError(f"LABS_REPLAY_SPEED={raw_speed!r} is not a number: use 1 (as recorded), 0 (no delay) or another factor.") from None
+        raise ConfigError(
+            f"LABS_REPLAY_SPEED={raw_speed!r} is not a number. Use 1 (as recorded), 0 (no delay) or another factor: {_fix('LABS_REPLAY_SPEED')}."
+        ) from None
     if speed < 0:
-        raise ConfigError(f"LABS_REPLAY_SPEED={raw_speed!r} is negative: use 1 (as recorded), 0 (no delay) or another factor.")
+        raise ConfigError(
+            f"LABS_REPLAY_SPEED={raw_speed!r} is negative. Use 1 (as recorded), 0 (no delay) or another factor: {_fix('LABS_REPLAY_SPEED')}."
+        )
     extra = tuple(Path(p).expanduser() for p in os.environ.get("LABS_FIXTURES", "").split(os.pathsep) if p.strip())
     record_dir = Path(os.environ.get("LABS_RECORD_DIR", FIXTURES_DIR / "recorded")).expanduser()
     report = _optional("LABS_GRADE_REPORT")
@@ -105,7 +132,8 @@ def require_env(name: str, why: str) -> str:
     value = _optional(name)
     if not value:
         raise MissingCredentialError(
-            f"LABS_MODE={mode} needs {name} ({why}): set it in .env (see .env.example) or unset LABS_MODE to replay offline."
+            f"LABS_MODE={mode} needs {name} ({why}). {_sentence(_fix(name, '...'))};"
+            f" or, to work offline, {_fix('LABS_MODE', 'replay')}."
         )
     return value
 

@@ -79,3 +79,31 @@ def test_env_file_is_read_but_environment_wins(monkeypatch: pytest.MonkeyPatch, 
     assert str(current.fixture_dirs[-1]) == "/somewhere/else"
     monkeypatch.setenv("LABS_REPLAY_SPEED", "0")
     assert settings().speed == 0
+
+
+def test_a_bad_setting_from_env_file_says_where_to_change_it_and_to_restart(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    (tmp_path / ".env").write_text("LABS_MODE=offline\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("LABS_MODE")
+    with pytest.raises(ConfigError) as info:
+        settings()
+    message = str(info.value)
+    assert "set LABS_MODE in " in message and ".env, then restart the kernel" in message
+    assert info.value._render_traceback_() == [f"ConfigError: {message}"]  # one line in a notebook, no traceback
+
+
+def test_a_missing_key_in_live_mode_from_env_file_says_how_to_go_back_offline(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    (tmp_path / ".env").write_text("LABS_MODE=live\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("LABS_MODE")
+    with pytest.raises(MissingCredentialError) as info:
+        labs.openai_client()
+    assert "to work offline, set LABS_MODE=replay in " in str(info.value) and ".env, then restart the kernel" in str(info.value)
+    assert "unset" not in str(info.value)
+
+
+def test_a_bad_setting_from_the_environment_is_not_blamed_on_env_file(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("LABS_MODE", "offline")
+    with pytest.raises(ConfigError, match="is set in the environment .* which wins over .env"):
+        settings()
