@@ -101,15 +101,31 @@ def continuation_messages(messages: Sequence[dict[str, Any]], partial: str, prom
 
 
 def merge_overlap(kept: str, continuation: str, min_overlap: int = 4) -> str:
-    """The part of `continuation` that is new: without the longest start that repeats the end of `kept`.
+    """The part of `continuation` that is new: without the start that repeats the end of `kept`, if it is a repeat.
 
-    A repeat counts when it starts at a word boundary of `kept` and is at least `min_overlap` characters
-    long: a model asked to continue often restates its last words ("or on steep climbs" after "...or on"),
-    while a continuation that merely starts with the same letter or " a" is most likely meant.
+    The continuation prompt asks the model to go on exactly where the kept text stops, so its answer is
+    taken as meant unless the join itself shows a restatement. A repeat candidate is a start of the
+    continuation equal to an end of `kept` that begins at a word boundary of `kept` (the longest one wins).
+    It is dropped in two cases:
+
+    - A tight join: `kept` ends in a non-space character and the continuation starts with a letter or
+      digit. Written as they are, the two would fuse into one word ("H" + "Hello" is "HHello", "the
+      middle" + "the middle close" is "middlethe"): a model that continues exactly writes the rest of
+      the word ("ello") or starts with a space, so a continuation that begins with the kept text's last
+      word restarts it. Any length counts, one letter included.
+    - A clean join (`kept` ends in a space or newline, or the continuation starts with a space or a
+      punctuation mark): the continuation reads as new text, as the prompt asked, so a repeat counts
+      only when it holds at least `min_overlap` letters and digits. After "no, " a continuation "no, no."
+      is the answer "no, no, no.", not a restatement of "no, ".
+
+    A repeat that does not start at a word boundary ("in the middle" + "dle of it") is always kept.
     """
-    for size in range(min(len(kept), len(continuation)), min_overlap - 1, -1):
+    tight = bool(kept) and not kept[-1].isspace() and continuation[:1].isalnum()
+    for size in range(min(len(kept), len(continuation)), 0, -1):
         at_word_start = size == len(kept) or not kept[-size - 1].isalnum()
-        if at_word_start and kept.endswith(continuation[:size]):
+        if not at_word_start or not kept.endswith(continuation[:size]):
+            continue
+        if tight or sum(c.isalnum() for c in continuation[:size]) >= min_overlap:
             return continuation[size:]
     return continuation
 

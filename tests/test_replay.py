@@ -133,13 +133,20 @@ def test_record_mode_streams_through_and_stores_no_secret(tmp_path: Path, monkey
         assert "".join((c.choices[0].delta.content or "") for c in stream if c.choices) == text
 
 
-def test_a_broken_fixture_names_its_file(tmp_path: Path) -> None:
+def test_a_broken_fixture_is_reported_by_folder_file_and_line_and_the_rest_are_served(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     (tmp_path / "lesson").mkdir()
-    (tmp_path / "lesson" / "broken.yaml").write_text("version: 1\nsurface: openai\ncomment: no interactions here\n")
-    from labs.replay.cassette import FixtureError
-
-    with pytest.raises(FixtureError, match="broken.yaml: no interactions"):
-        ReplayServer(fixture_dirs=(tmp_path,))
+    (tmp_path / "lesson" / "broken.yaml").write_text("version: 1\nsurface: openai\ncomment: a quote never closed\ninteractions:\n- request: {method: 'POST\n")
+    (tmp_path / "lesson" / "good.yaml").write_text((FIXTURES_DIR / "sdk_smoke/chat_text.yaml").read_text())
+    with caplog.at_level("WARNING", logger="labs.replay"), ReplayServer(fixture_dirs=(tmp_path,), speed=0) as server:
+        assert any("lesson/broken.yaml, line " in record.getMessage() for record in caplog.records), caplog.text  # at start-up
+        health = httpx.get(f"{server.url}/_labs/health").json()
+        assert health["fixtures"] == 1 and len(health["problems"]) == 1 and "lesson/broken.yaml, line " in health["problems"][0]
+        client = labs.openai_client(server=server, max_retries=0)
+        text = "".join(c.choices[0].delta.content or "" for c in client.chat.completions.create(**CHAT_TEXT.interactions[0].request.body) if c.choices)
+        assert text == recorded_text(CHAT_TEXT)  # every other fixture is served
+        with pytest.raises(openai.NotFoundError) as info:
+            client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "not recorded"}], stream=True)
+        assert f"{tmp_path.name}/lesson/broken.yaml, line " in info.value.message and "could not be loaded" in info.value.message
 
 
 def test_instructor_fixture_folders_are_searched(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

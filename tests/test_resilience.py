@@ -204,15 +204,24 @@ def test_tool_arguments_that_are_not_json_become_a_tool_error_and_the_model_retr
         ("a dry base", "base layer", " layer"),
         ("in the middle", "dle of it", "dle of it"),  # a repeat must start at a word boundary of the kept text
         ("", "anything", "anything"),
+        ("H", "Hello, world.", "ello, world."),  # a 1-letter partial answer, the word restarted: not "HHello"
+        ("Hel", "Hello", "lo"),  # the partial word restarted
+        ("Hel", "lo there", "lo there"),  # the word continued exactly
+        ("and then the", "the end", " end"),  # "thethe" is no word: a restart of "the", short as it is
+        ("no, ", "no, no.", "no, no."),  # after a space "no, no." is new text: the answer is "no, no, no."
+        ("no,", " no, no.", " no, no."),
+        ("no, no, ", "no.", "no."),
+        ("Pack heavy items in the ", "Pack heavy items in the middle.", "middle."),  # a restart from the top, after a space
+        ("Tips:\n\n", "Tips:\n\n- Water", "- Water"),
     ],
 )
 def test_merge_overlap(kept: str, continuation: str, new: str) -> None:
     assert merge_overlap(kept, continuation) == new
 
 
-def test_merge_overlap_keeps_repeats_shorter_than_the_minimum() -> None:
-    assert merge_overlap("and then the", "the end") == "the end"  # 3 characters: probably meant
-    assert merge_overlap("and then the", "the end", min_overlap=3) == " end"
+def test_after_a_space_a_repeat_shorter_than_the_minimum_is_taken_as_meant() -> None:
+    assert merge_overlap("and then the ", "the end") == "the end"  # 3 letters after a clean cut: probably meant
+    assert merge_overlap("and then the ", "the end", min_overlap=3) == "end"
 
 
 def chunk(content: str | None = None, finish: str | None = None, role: str | None = None) -> ChatCompletionChunk:
@@ -253,6 +262,22 @@ def test_a_resumed_answer_holds_back_a_possible_repeat_and_shows_each_word_once(
         assert answer.add(chunk(" near your back")) == " near your back"  # not a repeat any more: released, trimmed
         assert answer.add(chunk(".", finish="stop")) == "."
     assert answer.complete and answer.text == "Heavy items go in the middle near your back."
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "shown"),
+    [
+        (["H"], ["Hel", "lo, world", "."], "Hello, world."),  # the model restarts the word it was cut in
+        (["no, "], ["no", ", no", "."], "no, no, no."),  # the model continues as asked, with the same words
+        (["no, no"], [", no", "."], "no, no, no."),
+        (["Heavy items"], ["Heavy items go", " in the middle."], "Heavy items go in the middle."),  # a restart from the top
+    ],
+)
+def test_a_resumed_answer_neither_repeats_nor_loses_a_character(first: list[str], second: list[str], shown: str) -> None:
+    answer = ResumableAnswer([{"role": "user", "content": "q"}])
+    before = feed(answer, [chunk(piece) for piece in first], fail=connection_error())
+    after = feed(answer, [chunk(piece) for piece in second] + [chunk(None, finish="stop")])
+    assert before + after == answer.text == shown and answer.complete
 
 
 def test_a_held_back_repeat_is_released_when_the_stream_finishes() -> None:

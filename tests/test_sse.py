@@ -34,3 +34,23 @@ def test_parser_keeps_a_final_event_without_blank_line() -> None:
     parser = SSEParser()
     assert parser.feed(b"data: partial") == []
     assert parser.flush() == [SSEEvent(data="partial")]
+
+
+@pytest.mark.parametrize(
+    ("wire", "events"),
+    [
+        (b"data: a\n\r\ndata: b\n\n", [SSEEvent(data="a"), SSEEvent(data="b")]),  # LF, then a CRLF blank line
+        (b"data: a\r\n\ndata: b\r\r", [SSEEvent(data="a"), SSEEvent(data="b")]),  # CRLF then LF; CR CR
+        (b"data: a\rdata: b\n\n", [SSEEvent(data="a\nb")]),  # a lone CR ends a line, not the event
+    ],
+)
+def test_parser_reads_mixed_line_endings_at_any_split(wire: bytes, events: list[SSEEvent]) -> None:
+    for cut in range(len(wire) + 1):
+        parser = SSEParser()
+        assert parser.feed(wire[:cut]) + parser.feed(wire[cut:]) + parser.flush() == events, cut
+
+
+@pytest.mark.parametrize("event", [SSEEvent(data="x", event="a\nb"), SSEEvent(data="x", event="a\r"), SSEEvent(data="x", id="1\r\n2")])
+def test_a_name_or_id_with_a_line_break_cannot_be_framed(event: SSEEvent) -> None:
+    with pytest.raises(ValueError, match="cannot hold a line break"):
+        encode_event(event)

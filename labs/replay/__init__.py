@@ -15,7 +15,7 @@ Its parts, each in its own module:
 It imports nothing from `labs` but `labs.config`. Run it on its own with `python -m labs.replay serve`.
 """
 
-from .cassette import Cassette, FixtureError, load_cassette, load_cassettes
+from .cassette import Cassette, FixtureError, FixtureProblem, FixtureSet, load_cassette, load_cassettes, load_fixtures
 from .default import default_server, fault_server, replay_speed, reset_default_server
 from .matching import ReplayMiss
 from .server import DroppedConnection, ReplayServer
@@ -26,12 +26,15 @@ __all__ = [
     "Cassette",
     "DroppedConnection",
     "FixtureError",
+    "FixtureProblem",
+    "FixtureSet",
     "ReplayMiss",
     "ReplayServer",
     "default_server",
     "fault_server",
     "load_cassette",
     "load_cassettes",
+    "load_fixtures",
     "replay_speed",
     "reset_default_server",
 ]

@@ -8,6 +8,14 @@ only change, and the client factories in `labs.clients` make it.
 Replay sends each recorded event at its recorded time, divided by the speed (1 = as recorded, 0 = no
 delay), and enacts a fixture's fault (a dropped connection, a stall) on the wire. In record mode the same
 server is a pass-through proxy to the live service (`labs.replay.recording`).
+
+Requests are untrusted, even on loopback: any web page the learner opens can send some. So a body is
+capped (`MAX_BODY_BYTES`, a 413) and must arrive within `body_timeout` seconds (a 408), JSON nested deeper
+than `MAX_JSON_DEPTH` is a 400, a request from another origin is a 403, and the control endpoints take
+only a JSON body. Each answer is in the service's own error shape. Matching a large body, and explaining
+any miss, runs in a worker thread, so one slow request never holds up the other clients' streams. A
+fixture file that cannot be loaded is reported (at start-up, in `/_labs/health`, in every miss), never
+fatal: the server serves all the others.
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
@@ -22,20 +31,62 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import anyio
+import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from ..config import Mode, display_path, settings
-from .cassette import RecordedResponse, SurfaceName, asks_for_stream, load_cassettes
+from .cassette import SURFACE_NAMES, RecordedResponse, SurfaceName, asks_for_stream, load_fixtures
 from .loopback import ServedApp
-from .matching import MatchingLibrary, ReplayMiss
+from .matching import Match, MatchingLibrary, ReplayMiss
 from .recording import Recorder, RecordProxy
 from .sse import SSEEvent, encode_event
 from .surfaces import route, surface
 
-__all__ = ["DroppedConnection", "ReplayServer"]
+__all__ = ["MAX_BODY_BYTES", "MAX_JSON_DEPTH", "DroppedConnection", "ReplayServer"]
+
+MAX_BODY_BYTES = 8 * 1024 * 1024  # far above any real request (a long agent conversation is a few hundred KB)
+MAX_JSON_DEPTH = 100  # real requests nest about 10 deep (a tool's JSON schema); matching walks each level
+_INLINE_BODY_BYTES = 64 * 1024  # a larger body is parsed and matched in a worker thread, off the event loop
+_JSON_TYPES = ("application/json",)
+
+
+class _Refused(Exception):
+    """A request the server answers with an error before matching it: a status, a code and a sentence."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def _depth_over(value: Any, limit: int) -> bool:
+    """Whether JSON `value` nests deeper than `limit` (iteratively: a deep value must not exhaust the stack here)."""
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, (dict, list)):
+            if depth > limit:
+                return True
+            pending.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return False
+
+
+def _parse_json(raw: bytes) -> Any:
+    """The body as JSON (or as text when it is not JSON); _Refused for JSON nested too deep to match."""
+    if not raw:
+        return None
+    try:
+        body: Any = json.loads(raw)
+    except RecursionError:
+        raise _Refused(400, "invalid_request_body", f"The request body nests JSON deeper than {MAX_JSON_DEPTH} levels.") from None
+    except ValueError:
+        return raw.decode("utf-8", errors="replace")
+    if _depth_over(body, MAX_JSON_DEPTH):
+        raise _Refused(400, "invalid_request_body", f"The request body nests JSON deeper than {MAX_JSON_DEPTH} levels.")
+    return body
 
 
 class DroppedConnection(Exception):
@@ -50,6 +101,7 @@ class _QuietDrops(logging.Filter):
 
 
 _QUIET_DROPS = _QuietDrops()
+_LOG = logging.getLogger("labs.replay")
 
 
 class ReplayServer(ServedApp):
@@ -65,14 +117,19 @@ class ReplayServer(ServedApp):
         upstreams: dict[SurfaceName, str] | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        body_timeout: float = 10.0,
     ) -> None:
         current = settings()
         self.mode = mode
         self.speed = speed
+        self.body_timeout = body_timeout  # seconds a request body may take to arrive in full (then a 408)
         self.fixture_dirs = tuple(fixture_dirs or current.fixture_dirs)
         self.recorder = Recorder(Path(record_dir or current.record_dir))
         self._proxy = RecordProxy(self.recorder, dict(upstreams or {}))
-        self.library = MatchingLibrary(load_cassettes(self.fixture_dirs), [display_path(d) for d in self.fixture_dirs])
+        fixtures = load_fixtures(self.fixture_dirs)
+        for problem in fixtures.problems:
+            _LOG.warning("Replay skips a fixture it cannot load (every other fixture is served): %s", problem)
+        self.library = MatchingLibrary(fixtures.cassettes, [display_path(d) for d in self.fixture_dirs], fixtures.problems)
         self.app = Starlette(
             routes=[
                 Route("/_labs/health", self._health),
@@ -124,44 +181,108 @@ class ReplayServer(ServedApp):
     # -- control endpoints -----------------------------------------------------------------------
 
     async def _health(self, request: Request) -> Response:
-        return JSONResponse({"mode": self.mode, "speed": self.speed, "fixtures": len(self.library.cassettes)})
+        if (refused := self._foreign(request)) is not None:
+            return refused
+        return JSONResponse(
+            {
+                "mode": self.mode,
+                "speed": self.speed,
+                "fixtures": len(self.library.cassettes),
+                "problems": [str(problem) for problem in self.library.problems],
+            }
+        )
 
     async def _scenarios(self, request: Request) -> Response:
+        if (refused := self._foreign(request)) is not None:
+            return refused
         return JSONResponse(
             [{"name": c.name, "surface": c.surface, "comment": c.comment, "requests": len(c.interactions)} for c in self.library.cassettes]
         )
 
     async def _record_as(self, request: Request) -> Response:
-        payload = await request.json()
-        name = payload.get("name")
-        self.recorder.pin(None if name is None else str(name), str(payload.get("comment", "")), payload.get("surface", "openai"))
+        """`{"name": "lesson/scenario", "comment": "...", "surface": "openai"}`: record what follows into that fixture."""
+        if (refused := self._foreign(request)) is not None:
+            return refused
+        content_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+        if content_type not in _JSON_TYPES:
+            return _control_error(415, "unsupported_media_type", f"/_labs/record-as takes a JSON body (Content-Type: application/json), not {content_type or 'none'!r}.")
+        try:
+            payload = _parse_json(await self._read_body(request))
+        except _Refused as refused_body:
+            return _control_error(refused_body.status, refused_body.code, refused_body.message, close=refused_body.status in (408, 413))
+        name, comment, on = (payload.get(k) for k in ("name", "comment", "surface")) if isinstance(payload, dict) else (None, None, None)
+        if not isinstance(payload, dict):
+            problem = "the body must be a JSON object"
+        elif name is not None and not isinstance(name, str):
+            problem = f"`name` must be a string (a fixture name such as \"03_streamed_tool_calls/two_cities\") or null, not {type(name).__name__}"
+        elif comment is not None and not isinstance(comment, str):
+            problem = f"`comment` must be a string, not {type(comment).__name__}"
+        elif on is not None and on not in SURFACE_NAMES:
+            problem = f"`surface` must be one of {', '.join(SURFACE_NAMES)}"
+        else:
+            problem = ""
+        if not problem:
+            try:
+                self.recorder.pin(name, comment or "", on or "openai")
+            except ValueError as exc:
+                problem = str(exc)
+        if problem:
+            return _control_error(400, "invalid_record_as", f"/_labs/record-as: {problem}.")
         return JSONResponse({"recording_to": name})
+
+    def _foreign(self, request: Request) -> Response | None:
+        """A 403 for a request a web page on another origin sent (the SDKs send no Origin); None for the rest."""
+        origin = request.headers.get("origin")
+        if origin is None or origin in (self.url, f"{self._loopback.scheme}://localhost:{self.port}"):
+            return None
+        return _control_error(403, "cross_origin", f"The replay server answers only its own origin ({self.url}), not {origin[:100]!r}.")
+
+    async def _read_body(self, request: Request) -> bytes:
+        """The whole body, at most MAX_BODY_BYTES, arriving within `body_timeout`; _Refused (413, 408) otherwise."""
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+            raise _Refused(413, "request_too_large", f"The request body is {int(declared):,} bytes; the replay server takes at most {MAX_BODY_BYTES:,}.")
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            with anyio.fail_after(self.body_timeout if self.body_timeout > 0 else math.inf):
+                async for chunk in request.stream():
+                    size += len(chunk)
+                    if size > MAX_BODY_BYTES:
+                        raise _Refused(413, "request_too_large", f"The request body is over {MAX_BODY_BYTES:,} bytes, the most the replay server takes.")
+                    chunks.append(chunk)
+        except TimeoutError:
+            raise _Refused(
+                408, "request_timeout", f"The request body did not arrive within {self.body_timeout:g} s ({size:,} bytes came; its Content-Length said {declared or 'nothing'})."
+            ) from None
+        return b"".join(chunks)
 
     # -- the services ----------------------------------------------------------------------------
 
     async def _handle(self, request: Request) -> Response:
         arrived = time.monotonic()
+        if (refused := self._foreign(request)) is not None:
+            return refused
         found = route(request.url.path)
         if found is None:
-            return JSONResponse(
-                {"error": {"message": f"The replay server serves /v1/... (OpenAI) and /api/projects/<p>/... (Azure), not {request.url.path}.", "code": "unknown_route"}},
-                status_code=404,
+            return _control_error(
+                404, "unknown_route", f"The replay server serves /v1/... (OpenAI) and /api/projects/<p>/... (Azure), not {request.url.path[:200]}."
             )
         on, path = found
         query = [(k, v) for k, v in request.query_params.multi_items() if k != "api-version"]
         if query:
             path = f"{path}?{urlencode(query)}"
-        raw = await request.body()
         try:
-            body: Any = json.loads(raw) if raw else None
-        except ValueError:
-            body = raw.decode("utf-8", errors="replace")
-        if self.mode == "record":
-            return await self._proxy.forward(request, on, path, raw, body, arrived)
-        try:
-            match = self.library.find(on.name, request.method, path, body)
-        except ReplayMiss as miss:
-            return JSONResponse(on.error_body(str(miss), "replay_miss"), status_code=404)
+            raw = await self._read_body(request)
+            if self.mode == "record":
+                return await self._proxy.forward(request, on, path, raw, _parse_json(raw), arrived)
+            body, found_match = await self._lookup(on.name, request.method, path, raw)
+        except _Refused as refused_body:
+            headers = {"connection": "close"} if refused_body.status in (408, 413) else None  # the rest of the body is not read
+            return JSONResponse(on.error_body(refused_body.message, refused_body.code), status_code=refused_body.status, headers=headers)
+        if isinstance(found_match, str):
+            return JSONResponse(on.error_body(found_match, "replay_miss"), status_code=404)
+        match = found_match
         response = match.interaction.response
         if response.events is not None and asks_for_stream(body):
             return StreamingResponse(
@@ -180,6 +301,29 @@ class ReplayServer(ServedApp):
             return JSONResponse(response.body, status_code=response.status, headers=response.headers)
         return Response(response.body or b"", status_code=response.status, media_type=response.content_type, headers=response.headers)
 
+    async def _lookup(self, on: SurfaceName, method: str, path: str, raw: bytes) -> tuple[Any, Match | str]:
+        """The parsed body and the recording that answers it, or the explanation of the miss.
+
+        A small body is matched on the event loop (microseconds); a large one, and every explanation (which
+        compares the body with each recording of the route), in a worker thread, so other clients are served
+        meanwhile.
+        """
+        if len(raw) <= _INLINE_BODY_BYTES:
+            body = _parse_json(raw)
+            found = self.library.match(on, method, path, body)
+            if found is not None:
+                return body, found
+            return body, await anyio.to_thread.run_sync(self.library.explain, on, method, path, body)
+
+        def lookup() -> tuple[Any, Match | str]:
+            body = _parse_json(raw)
+            try:
+                return body, self.library.find(on, method, path, body)
+            except ReplayMiss as miss:
+                return body, str(miss)
+
+        return await anyio.to_thread.run_sync(lookup)
+
     async def _wait(self, arrived: float, offset: float) -> None:
         if self.speed > 0:
             delay = arrived + offset / self.speed - time.monotonic()
@@ -193,7 +337,8 @@ class ReplayServer(ServedApp):
     async def _play(self, response: RecordedResponse, arrived: float) -> AsyncIterator[bytes]:
         """Send each event at its time; enact the fixture's fault (a dropped connection, a stall) on the wire."""
         fault = response.fault or {}
-        for index, event in enumerate(response.events or []):
+        events = response.events or []
+        for index, event in enumerate(events):
             if index == fault.get("drop_after"):
                 raise DroppedConnection(f"fault: connection dropped after {index} events")
             if index == fault.get("stall_after"):
@@ -203,3 +348,15 @@ class ReplayServer(ServedApp):
                 yield event.raw.encode("utf-8")
             else:
                 yield encode_event(SSEEvent(data=event.data, event=event.event, id=event.id))
+        if fault.get("drop_at_end") or fault.get("drop_after") == len(events):
+            # Every event arrived, but the body never ends properly: the connection is cut instead.
+            raise DroppedConnection(f"fault: connection dropped after the last of {len(events)} events")
+
+
+def _control_error(status: int, code: str, message: str, *, close: bool = False) -> Response:
+    """An error of the server itself (not of a service surface): `{"error": {"message", "code"}}`.
+
+    `close`: the rest of the request body was not read, so the connection cannot carry another request.
+    """
+    headers = {"connection": "close"} if close else None
+    return JSONResponse({"error": {"message": message, "code": code}}, status_code=status, headers=headers)

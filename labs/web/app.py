@@ -9,7 +9,9 @@ words", or writes `data: {chunk}` so a chunk holding a newline ends its event ea
 - frames every event with sse-starlette: a name, an `id:`, one `data:` line of JSON, and a comment
   ping while the model is quiet, so proxies keep an idle connection open;
 - stops the upstream stream as soon as the browser goes away: sse-starlette cancels the generator on
-  disconnect, and each backend's `async with` closes the SDK's HTTP response and client.
+  disconnect, and each backend's `async with` closes the SDK's HTTP response and client;
+- answers only its own page: `labs.web.guard` refuses other host names, other sites' requests and
+  oversized bodies before any route runs, so no other page can spend the learner's key.
 
 `StreamRegistry` counts the streams in flight and how each ended, so a test (or the notebook) can wait
 for a cancelled stream to be cleaned up instead of sleeping.
@@ -19,16 +21,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
+import json
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import anyio
 from fastapi import FastAPI, Query, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, StringConstraints
@@ -36,15 +43,19 @@ from sse_starlette import EventSourceResponse, JSONServerSentEvent
 from starlette.applications import Starlette
 
 from ..config import settings
-from ..replay import default_server
+from ..replay.cassette import FixtureSet, load_fixtures
 from ..replay.loopback import LoopbackServer
 from .backends import Backend, BackendName, default_backends
 from .events import SEPARATOR, Error, ResponseComplete, SessionUpdate, TypingStart, WebEvent, encode
+from .guard import LOOPBACK_NAMES, RequestGuard
 
 __all__ = [
     "MAX_MESSAGE_CHARS",
     "ChatRequest",
+    "ErrorBody",
     "Outcome",
+    "Problem",
+    "Prompts",
     "StreamRecord",
     "StreamRegistry",
     "WebServer",
@@ -157,11 +168,62 @@ async def relay(backend: Backend, message: str, registry: StreamRegistry) -> Asy
         registry.close(record, outcome)
 
 
-def create_app(backends: Mapping[str, Backend] | None = None, *, ping_seconds: float = 15) -> FastAPI:
-    """The app: `/` (the page), `/chat/stream` (GET or POST, SSE) and `/chat/prompts` (recorded prompts)."""
+class Problem(BaseModel):
+    """One entry of an error body: where the problem is, what it is, and a machine-readable kind."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ErrorBody(BaseModel):
+    """Every refusal of this app, shaped like FastAPI's own validation errors (422)."""
+
+    detail: list[Problem]
+
+
+class Prompts(BaseModel):
+    """The recorded prompts a backend can answer in replay, and the fixture files that could not be read."""
+
+    backend: str
+    title: str
+    mode: str
+    prompts: list[str]
+    max_message_chars: int
+    problems: list[str]
+
+
+# One event of the stream, as an SSE parser sees it; `data` is one line of JSON (see labs.web.events).
+_SSE_EVENT = {
+    "type": "object",
+    "properties": {
+        "event": {"enum": ["session_update", "typing_start", "text_delta", "tool_start", "tool_complete", "response_complete", "error"]},
+        "id": {"type": "string", "pattern": "^[1-9][0-9]*$"},
+        "data": {"type": "string", "pattern": "^[{].*[}]$"},
+    },
+    "required": ["event", "id", "data"],
+}
+_STREAM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "The answer as Server-Sent Events", "content": {"text/event-stream": {"schema": _SSE_EVENT}}},
+    204: {"description": "A reconnect (`Last-Event-ID`): there is nothing to resume, stop"},
+    403: {"description": "Another host name or another site's page", "model": ErrorBody},
+    408: {"description": "The body did not arrive in time", "model": ErrorBody},
+    413: {"description": "The body is too large", "model": ErrorBody},
+}
+_REFUSALS: dict[int | str, dict[str, Any]] = {code: _STREAM_RESPONSES[code] for code in (403, 408, 413)}
+
+
+def create_app(backends: Mapping[str, Backend] | None = None, *, ping_seconds: float = 15, allowed_hosts: Iterable[str] = ()) -> FastAPI:
+    """The app: `/` (the page), `/chat/stream` (GET or POST, SSE) and `/chat/prompts` (recorded prompts).
+
+    It answers its own address, and `127.0.0.1`, `localhost` and `[::1]` on its port; `allowed_hosts` adds
+    names such as a proxy's (`"chat.example.org"` on any port, `"chat.example.org:8443"` on that one).
+    """
     app = FastAPI(title="Streaming chat", docs_url="/docs", redoc_url=None)
     app.state.backends = dict(backends) if backends is not None else default_backends()
     app.state.streams = StreamRegistry()
+    app.add_middleware(RequestGuard, allowed_hosts=tuple(allowed_hosts))
+    app.add_exception_handler(RequestValidationError, _validation_error)
 
     def stream(request: Request, chat: ChatRequest) -> Response:
         if request.headers.get("last-event-id") is not None:
@@ -179,32 +241,67 @@ def create_app(backends: Mapping[str, Backend] | None = None, *, ping_seconds: f
             sep=SEPARATOR,
         )
 
-    @app.get("/chat/stream")
+    @app.get("/chat/stream", response_class=EventSourceResponse, responses=_STREAM_RESPONSES)
     async def stream_get(request: Request, chat: Annotated[ChatRequest, Query()]) -> Response:
         return stream(request, chat)
 
-    @app.post("/chat/stream")
+    @app.post("/chat/stream", response_class=EventSourceResponse, responses=_STREAM_RESPONSES)
     async def stream_post(request: Request, chat: ChatRequest) -> Response:
         return stream(request, chat)
 
-    @app.get("/chat/prompts")
-    async def prompts(backend: BackendName = "chat") -> dict[str, Any]:
+    @app.get("/chat/prompts", responses=_REFUSALS)
+    async def prompts(backend: BackendName = "chat") -> Prompts:
         served = app.state.backends.get(backend)
         mode = settings().mode
         found: list[str] = []
+        problems: list[str] = []
         if served is not None and mode == "replay":
-            for cassette in sorted(default_server().library.cassettes, key=lambda c: c.name):
+            # Read here, not from the replay server: one broken file must not hide every other prompt.
+            fixtures = await anyio.to_thread.run_sync(_fixtures, settings().fixture_dirs)
+            problems = [str(problem) for problem in fixtures.problems]
+            for cassette in sorted(fixtures.cassettes, key=lambda c: c.name):
                 prompt = served.prompt_in(cassette)
                 if prompt and prompt not in found:
                     found.append(prompt)
-        return {"backend": backend, "title": getattr(served, "title", backend), "mode": mode, "prompts": found, "max_message_chars": MAX_MESSAGE_CHARS}
+        title = getattr(served, "title", backend)
+        return Prompts(backend=backend, title=title, mode=mode, prompts=found, max_message_chars=MAX_MESSAGE_CHARS, problems=problems)
 
-    @app.get("/", include_in_schema=False)
+    @app.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
     async def page() -> FileResponse:
         return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
+
+
+class _EscapedJSONResponse(JSONResponse):
+    """JSON with every non-ASCII character escaped: an error that echoes a lone surrogate still encodes."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode("ascii")
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    """FastAPI's own 422 for invalid input, rendered so that any input it echoes can be sent."""
+    errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+    return _EscapedJSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
+
+
+def _fixtures(folders: tuple[Path, ...]) -> FixtureSet:
+    """Every fixture below `folders`, read again only when a file changed (a stat per file, not a parse)."""
+    files: list[tuple[Path, int, int]] = []
+    for path in (path for folder in folders if folder.is_dir() for path in sorted(folder.rglob("*.yaml"))):
+        try:
+            stat = path.stat()
+        except OSError:  # removed meanwhile: load_fixtures will not see it either
+            continue
+        files.append((path, stat.st_mtime_ns, stat.st_size))
+    return _read_fixtures(folders, tuple(files))
+
+
+@functools.lru_cache(maxsize=4)
+def _read_fixtures(folders: tuple[Path, ...], files: tuple[tuple[Path, int, int], ...]) -> FixtureSet:
+    return load_fixtures(folders)
 
 
 def _unprocessable(field_name: str, reason: str) -> Response:
@@ -232,9 +329,14 @@ class WebServer(LoopbackServer):
         self.stop()
 
 
+def _named(host: str) -> list[str]:
+    """The host the app was started on, when it is a name the guard would not know (not a loopback name)."""
+    return [] if host.lower() in LOOPBACK_NAMES else [host]
+
+
 def serve(app: FastAPI | None = None, *, host: str = "127.0.0.1", port: int = 0) -> WebServer:
     """Start the app (or `app`) on `host:port` in the background; port 0 picks a free one."""
-    server = WebServer(app or create_app(), host, port)
+    server = WebServer(app or create_app(allowed_hosts=_named(host)), host, port)
     server.start()
     return server
 
@@ -244,7 +346,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8000, help="port to bind (default: 8000; 0 for a free one)")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
     args = parser.parse_args(argv)
-    server = WebServer(create_app(), args.host, args.port)
+    server = WebServer(create_app(allowed_hosts=_named(args.host)), args.host, args.port)
     try:
         server.bind()
     except OSError as exc:

@@ -16,9 +16,13 @@ generator, and the SDK's HTTP response and client must close with it, at once. A
 would leave the upstream request running (and, live, billing) to the end of the answer. Two SDKs need
 more: openai-agents reads the model in a task of its own (`result.cancel()`, then wait for it), and
 semantic-kernel does not close its inner generators when closed at a `yield`, so it is read in a task
-this module cancels. azure-ai-agents' stream `__aexit__` never closes its HTTP response; closing the
-client closes the connection. Each backend opens its SDK client per request with `connect`, so a test
-can hand it a client that watches its connections.
+this module cancels. azure-ai-agents' stream `__aexit__` never closes its HTTP response (it calls
+`close()` on an async generator, which has only `aclose()`), and closing the client closes the socket
+but not aiohttp's record of the connection, which then logs "Unclosed connection" when the garbage
+collector gets to it; so the Azure backend keeps every response its client opens and closes each one.
+Cleanup runs shielded from the cancellation that stopped the stream (`_finish`): under anyio, every
+await in a cancelled scope is cancelled again, cleanup included. Each backend opens its SDK client per
+request with `connect`, so a test can hand it a client that watches its connections.
 """
 
 from __future__ import annotations
@@ -108,6 +112,12 @@ async def _finish(cleanup: Awaitable[object]) -> None:
     """Await `cleanup` even while the stream is being cancelled, for at most `_CLEANUP_SECONDS`."""
     with anyio.CancelScope(shield=True), anyio.move_on_after(_CLEANUP_SECONDS):
         await cleanup
+
+
+async def _close_each(responses: list[Any]) -> None:
+    """Close every azure-core HTTP response that is still open (closing one twice is harmless)."""
+    for response in responses:
+        await response.close()
 
 
 def _first_body(cassette: Cassette, surface: str) -> dict[str, Any]:
@@ -223,35 +233,39 @@ class AzureBackend(Backend):
     instructions = "You are the trip planner of an outdoor shop. Use get_forecast for any place the user names. Answer in Markdown, briefly."
     agent_name = "trip-planner"
 
-    def __init__(self, connect: Callable[[], AsyncAgentsClient] = clients.async_azure_agents_client) -> None:
-        self.connect = connect
+    def __init__(self, connect: Callable[..., AsyncAgentsClient] = clients.async_azure_agents_client) -> None:
+        self.connect = connect  # called with `raw_response_hook=`, which it hands to the client
 
     async def stream(self, message: str) -> AsyncIterator[BackendEvent]:
         from azure.ai.agents.models import AsyncFunctionTool, AsyncToolSet, MessageDeltaChunk, RunStep, ThreadMessageOptions, ThreadRun
 
         toolset = AsyncToolSet()
         toolset.add(AsyncFunctionTool({get_forecast}))
-        async with self.connect() as client:
-            client.enable_auto_function_calls(toolset)
-            # The thread comes first, holding the question: then the first request of each recorded chain
-            # differs from the others', and replay finds the right recording from the start.
-            thread = await client.threads.create(messages=[ThreadMessageOptions(role="user", content=message)])
-            agent = await client.create_agent(model=clients.azure_model(), name=self.agent_name, instructions=self.instructions, toolset=toolset)
+        opened: list[Any] = []  # every HTTP response of this request, the SDK's own tool-output streams included
+        async with self.connect(raw_response_hook=lambda pipeline: opened.append(pipeline.http_response)) as client:
             try:
-                async with await client.runs.stream(thread_id=thread.id, agent_id=agent.id) as stream:
-                    async for _kind, data, _ in stream:
-                        if isinstance(data, MessageDeltaChunk) and data.text:
-                            yield TextDeltaEvent(data.text)
-                        elif isinstance(data, ThreadRun) and data.status == "requires_action" and data.required_action is not None:
-                            # The SDK has already run the tools and submitted their outputs by the time it hands us this run.
-                            for call in data.required_action.submit_tool_outputs.tool_calls:
-                                yield ToolStart(call.function.name, call.function.arguments)
-                        elif isinstance(data, RunStep) and data.type == "tool_calls" and data.status == "completed":
-                            for call in data.step_details.tool_calls:
-                                # This SDK version keeps `output` as untyped data on the function details.
-                                yield ToolComplete(call.function.name, str(call.function.get("output") or ""))
+                client.enable_auto_function_calls(toolset)
+                # The thread comes first, holding the question: then the first request of each recorded chain
+                # differs from the others', and replay finds the right recording from the start.
+                thread = await client.threads.create(messages=[ThreadMessageOptions(role="user", content=message)])
+                agent = await client.create_agent(model=clients.azure_model(), name=self.agent_name, instructions=self.instructions, toolset=toolset)
+                try:
+                    async with await client.runs.stream(thread_id=thread.id, agent_id=agent.id) as stream:
+                        async for _kind, data, _ in stream:
+                            if isinstance(data, MessageDeltaChunk) and data.text:
+                                yield TextDeltaEvent(data.text)
+                            elif isinstance(data, ThreadRun) and data.status == "requires_action" and data.required_action is not None:
+                                # The SDK has already run the tools and submitted their outputs by the time it hands us this run.
+                                for call in data.required_action.submit_tool_outputs.tool_calls:
+                                    yield ToolStart(call.function.name, call.function.arguments)
+                            elif isinstance(data, RunStep) and data.type == "tool_calls" and data.status == "completed":
+                                for call in data.step_details.tool_calls:
+                                    # This SDK version keeps `output` as untyped data on the function details.
+                                    yield ToolComplete(call.function.name, str(call.function.get("output") or ""))
+                finally:
+                    await _finish(client.delete_agent(agent.id))
             finally:
-                await _finish(client.delete_agent(agent.id))
+                await _finish(_close_each(opened))
 
     def prompt_in(self, cassette: Cassette) -> str | None:
         requests = [i.request for i in cassette.interactions] if cassette.surface == "azure" else []

@@ -40,6 +40,12 @@ class Surface(Protocol):
     def starts_conversation(self, method: str, path: str, body: Any) -> bool:
         """Whether a request begins a new scenario (for grouping recorded requests into one fixture)."""
 
+    def conversation(self, method: str, path: str, body: Any) -> str | None:
+        """What names the conversation a request belongs to (a thread id, the chat so far), or None when nothing does.
+
+        Replay keeps each conversation's place in its recording, so concurrent clients do not move each other's.
+        """
+
     def final_object(self, path: str, events: list[RecordedEvent]) -> Any:
         """What the service returns when the same request is made without `stream`."""
 

@@ -13,6 +13,7 @@ __all__ = ["PROJECT", "RECORDED_MODEL", "SURFACE", "AzureSurface"]
 RECORDED_MODEL = "gpt-4o-mini"  # the deployment every Azure fixture names
 PROJECT = "replay"  # the project name in the replay server's endpoint (any name is served)
 _PREFIX = re.compile(r"^/api/projects/[^/]+")
+_THREAD = re.compile(r"^/threads/([^/?]+)")
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,14 @@ class AzureSurface:
 
     def starts_conversation(self, method: str, path: str, body: Any) -> bool:
         return method == "POST" and path.partition("?")[0].rstrip("/") == "/assistants"
+
+    def conversation(self, method: str, path: str, body: Any) -> str | None:
+        # The thread: in the path of every request about it, or in the body (`thread_id`) of a few.
+        found = _THREAD.search(path)
+        if found:
+            return found.group(1)
+        thread = body.get("thread_id") if isinstance(body, dict) else None
+        return thread if isinstance(thread, str) and thread else None
 
     def final_object(self, path: str, events: list[RecordedEvent]) -> Any:
         for event in events:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -47,6 +48,24 @@ class OpenAISurface:
                 for i in items
             )
         return True
+
+    def conversation(self, method: str, path: str, body: Any) -> str | None:
+        # A Responses chain names the answer it follows; otherwise the conversation is the chat so far, up to
+        # the last thing the user said (the tool rounds that follow it belong to the same turn).
+        if not isinstance(body, dict):
+            return None
+        previous = body.get("previous_response_id") or body.get("conversation")
+        if isinstance(previous, str):
+            return previous
+        items = body.get("messages") if path.partition("?")[0].endswith("/chat/completions") else body.get("input")
+        if isinstance(items, str):
+            return json.dumps([body.get("instructions"), items])
+        if not isinstance(items, list):
+            return None
+        users = [i for i, item in enumerate(items) if isinstance(item, dict) and item.get("role") == "user"]
+        if not users:
+            return None
+        return json.dumps([body.get("instructions"), items[: users[-1] + 1]], sort_keys=True, default=str)
 
     def final_object(self, path: str, events: list[RecordedEvent]) -> Any:
         path = path.partition("?")[0]

@@ -95,6 +95,9 @@ async function loadPrompts() {
     button.addEventListener("click", () => ask(prompt));
     box.append(button);
   }
+  for (const problem of data.problems || []) { // a fixture file that could not be read: say which
+    box.append(element("p", "problem", `Fixture not loaded: ${problem}`));
+  }
 }
 
 document.addEventListener("DOMContentLoaded", () => {
