@@ -12,20 +12,26 @@ NBVAL := --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-current-env -p t
 # JupyterLab refuses to run as root unless told; containers often are root.
 LAB_FLAGS ?= $(if $(or $(DISPLAY),$(WAYLAND_DISPLAY),$(filter Darwin,$(shell uname -s))),,--no-browser) $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: setup lab test test-unit test-notebooks grade notebooks check refresh bench clean
+.PHONY: setup lab test test-unit test-notebooks grade grade-class notebooks check refresh fixtures outputs test-lesson bench clean
 
 setup: $(STAMP)
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt pyproject.toml $(wildcard jupyter-config/* jupyter-config/*/*/*)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip==25.3
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (streaming labs)" >/dev/null
+	# JupyterLab's own settings for this environment: no news pop-up, no language-server noise, kernels over IPC.
+	mkdir -p $(VENV)/etc/jupyter $(VENV)/share/jupyter/lab/settings
+	cp jupyter-config/jupyter_server_config.json $(VENV)/etc/jupyter/
+	cp jupyter-config/lab/settings/overrides.json $(VENV)/share/jupyter/lab/settings/
 	touch $(STAMP)
 
+# The file browser shows the whole workbook; the printed URL opens lesson 00.
+LAB_OPEN ?= notebooks/00_setup_and_replay.ipynb
 lab: setup
-	$(BIN)/jupyter lab $(LAB_FLAGS) notebooks/00_setup_and_replay.ipynb
+	$(BIN)/jupyter lab $(LAB_FLAGS) --ServerApp.ip=127.0.0.1 --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/$(LAB_OPEN)
 
 test: setup check test-unit test-notebooks
 
@@ -42,16 +48,47 @@ test-notebooks: setup
 notebooks: setup
 	$(BIN)/python -m labs.workbook build
 
+# The instructor's per-lesson commands (README, "Instructor guide"). LESSON is a number: make fixtures LESSON=02.
+# Re-author a lesson's fixtures against the scripted stand-ins (from its notebook where it can).
+fixtures: setup
+	$(BIN)/python -m labs.lessons fixtures $(LESSON)
+
+# Re-execute one solution in replay and store its outputs, streams coalesced.
+outputs: setup
+	$(TEST_ENV) $(BIN)/python -m labs.lessons outputs $(LESSON)
+
+# One lesson: its unit tests (tests/test_lesson_NN*.py, tests/test_lessons_AA_BB*.py), strict nbval of its
+# solution, lax nbval of its learner copy.
+test-lesson: setup
+	files=$$($(BIN)/python -m labs.lessons tests $(LESSON)) && $(TEST_ENV) $(BIN)/python -m pytest -q -p no:cacheprovider $$files
+	$(TEST_ENV) $(BIN)/python -m pytest -q -p no:cacheprovider $(NBVAL) --nbval solutions/$(LESSON)_*.ipynb
+	$(TEST_ENV) $(BIN)/python -m pytest -q -p no:cacheprovider $(NBVAL) --nbval-lax notebooks/$(LESSON)_*.ipynb
+
 # Re-record one lesson from the service in .env (LABS_MODE is set for you), store its outputs, regenerate its copy.
 refresh: setup
 	$(BIN)/python -m labs.lessons refresh $(LESSON)
 
+# Grade one learner (NOTEBOOKS=path, default notebooks/) or a class folder (one .ipynb or folder per student),
+# each exercise by the instructor's checks in a process of its own (README, "Grading a class").
+NOTEBOOKS ?= notebooks
+GRADEBOOK ?= gradebook.csv
 grade: setup
-	$(BIN)/python -m labs.workbook grade notebooks
+	$(BIN)/python -m labs.workbook grade $(NOTEBOOKS)
+
+grade-class: setup
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade-class SUBMISSIONS=folder [GRADEBOOK=gradebook.csv]" >&2; exit 2; }
+	$(BIN)/python -m labs.workbook grade-class $(SUBMISSIONS) --out $(GRADEBOOK)
 
 # Benchmarks (not part of make test): prints a table, then one JSON line. About 6 minutes.
 bench: setup
 	$(TEST_ENV) $(BIN)/python -m labs.bench
+
+# Mutation testing of the core modules (not part of make test): mutmut, 2 processes, each mutant against its module's
+# tests (tests/test_mutation_setup.py); prints the score per module. Over an hour in full (README); results stay in mutants/.
+mutate: setup
+	rm -rf mutants
+	set -f; $(TEST_ENV) $(BIN)/mutmut run --max-children 2 $$($(BIN)/python -m tests.test_mutation_setup patterns)
+	$(BIN)/python -m tests.test_mutation_setup score
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -1,4 +1,4 @@
-"""Exercise checks: the lines a learner reads under each exercise, and the record `grade` collects.
+"""Exercise checks: the lines a learner reads under each exercise, and the verdicts the grader records.
 
 A check cell reads `labs.check("3.1", accumulate_tool_calls)`. Its rules follow from one promise: a
 check never stops "Run all".
@@ -16,8 +16,9 @@ check never stops "Run all".
   result is compared with `expected`, or handed to `verify`, which asserts. An awaitable result is
   awaited on a fresh event loop in a worker thread, because in Jupyter the kernel's loop is running.
 - `check` prints one line per case and returns a `CheckResult`, which displays as nothing so the
-  lines are not repeated as `Out[n]`. When `LABS_GRADE_REPORT` names a file, it also appends the
-  result there as one JSON line: `python -m labs.workbook grade` reads those instead of printed text.
+  lines are not repeated as `Out[n]`. It writes nothing else: the grader (`labs.grading`) never trusts
+  what a learner's kernel reports. It runs the learner's exercise cells in a process of its own and
+  calls `evaluate`, which is `check` without the printing, with the checker it looked up beforehand.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ import asyncio
 import enum
 import importlib
 import inspect
-import json
 import re
 import reprlib
 from collections.abc import Callable, Iterable
@@ -34,15 +34,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any, Literal, TypeVar
 
-from .config import settings
-
-__all__ = ["REPORT_VARIABLE", "Case", "CaseResult", "CheckResult", "Status", "check", "checker_for", "exercise"]
+__all__ = ["Case", "CaseResult", "CheckResult", "Status", "check", "checker_for", "evaluate", "exercise"]
 
 Status = Literal["passed", "failed", "not_done"]
 Checker = Callable[..., Iterable["Case"]]
 C = TypeVar("C", bound=Checker)
 
-REPORT_VARIABLE = "LABS_GRADE_REPORT"
 _EXERCISE_ID = re.compile(r"^(\d+)\.(\d+)$")
 _checkers: dict[str, Checker] = {}
 _short = reprlib.Repr()
@@ -148,12 +145,8 @@ def checker_for(exercise_id: str) -> Checker:
 
 def check(exercise_id: str, *answers: object) -> CheckResult:
     """Run the checker for `exercise_id` on the learner's `answers`, print one line per case, and return the result."""
-    result = _evaluate(exercise_id, answers)
+    result = evaluate(exercise_id, *answers)
     print(result, flush=True)
-    report = settings().grade_report
-    if report:
-        with open(report, "a", encoding="utf-8") as file:
-            file.write(json.dumps(result.to_json(), ensure_ascii=False) + "\n")
     return result
 
 
@@ -162,9 +155,10 @@ class _NotDone(Exception):
         super().__init__(str(error))
 
 
-def _evaluate(exercise_id: str, answers: tuple[object, ...]) -> CheckResult:
+def evaluate(exercise_id: str, *answers: object, checker: Checker | None = None) -> CheckResult:
+    """The result of checking `answers` for `exercise_id`, printing nothing; `checker` defaults to the registered one."""
     try:
-        cases = iter(checker_for(exercise_id)(*answers))
+        cases = iter((checker or checker_for(exercise_id))(*answers))
     except NotImplementedError as error:
         return _not_done(exercise_id, error)
     except Exception as error:

@@ -1,8 +1,11 @@
 """The workbook pipeline: learner notebooks generated from the solutions, kept current, and graded.
 
     python -m labs.workbook build    # write notebooks/ from solutions/
-    python -m labs.workbook check    # fail, naming the notebook, when notebooks/ is not what build writes
-    python -m labs.workbook grade notebooks/ [--json]
+    python -m labs.workbook check    # fail, naming the notebook, when notebooks/ is not what build writes,
+                                     # or a solution code cell has no stored execution (nbval would skip it)
+    python -m labs.workbook new-exercise 2.2   # scaffold an exercise (labs/lessons/scaffold.py)
+    python -m labs.workbook grade notebooks/ [--json]            # labs/grading/: one learner
+    python -m labs.workbook grade-class FOLDER --out gradebook.csv  # a class
 
 Authors edit only `solutions/NN_slug.ipynb`. Exercise code sits between marker lines that carry the
 exercise id and a one-line hint for the learner:
@@ -29,34 +32,23 @@ kernelspec, each cell keeps its solution cell's id (or `cell-<index>` when the s
 the JSON is nbformat's (sorted keys, one-space indent) with a final newline. `build` rewrites only the
 notebooks whose bytes change and deletes `notebooks/*.ipynb` that no solution generates.
 
-`grade` executes each notebook in its own `python3` kernel, in its folder, in replay mode at full speed
-(LABS_MODE=replay, LABS_REPLAY_SPEED=0), with errors allowed so one broken cell does not hide later
-exercises. Each `labs.check` call appends its result to the file named by LABS_GRADE_REPORT; an
-exercise whose check cell is in the notebook but never reported (the cell crashed) counts as failed.
+`grade` and `grade-class` live in `labs.grading`; this module only dispatches them.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import sys
-import tempfile
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import nbformat
 from nbformat import NotebookNode
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_raw_cell
 
-from labs.checks import REPORT_VARIABLE, Status
-
-__all__ = [
-    "ANSWER_PROMPT", "GradeRow", "SolutionMarkerError",
-    "build", "check", "grade", "grade_notebook", "learner_copy", "main", "render",
-]
+__all__ = ["ANSWER_PROMPT", "SolutionMarkerError", "build", "check", "learner_copy", "main", "render", "unexecuted_cells"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
@@ -195,7 +187,19 @@ def check(solutions: Path, notebooks: Path) -> list[str]:
         for extra in _notebooks_in(notebooks)
         if extra.name not in expected
     ]
-    return problems
+    return problems + [problem for path in _notebooks_in(solutions) for problem in unexecuted_cells(path)]
+
+
+def unexecuted_cells(solution: Path) -> list[str]:
+    """One problem per code cell of `solution` with no stored execution: strict nbval would skip it unchecked."""
+    notebook = nbformat.read(solution, as_version=4)
+    lesson = solution.name.split("_", 1)[0]
+    return [
+        f"{_show(solution)}, cell {index} (id {cell.get('id')}): no stored execution (execution_count is null), so "
+        f"strict nbval skips it; store the outputs with `make outputs LESSON={lesson}`"
+        for index, cell in enumerate(notebook.cells)
+        if cell.cell_type == "code" and cell.source.strip() and cell.get("execution_count") is None
+    ]
 
 
 def _learner_copies(solutions: Path) -> dict[str, bytes]:
@@ -236,83 +240,6 @@ def _show(path: Path) -> str:
         return str(path)
 
 
-# grade
-
-
-@dataclass(frozen=True)
-class GradeRow:
-    """One exercise of one graded notebook, as the table and `--json` show it."""
-
-    notebook: str
-    exercise: str
-    status: Status
-    hint: str = ""
-
-
-def grade_notebook(path: Path, timeout: int = 600) -> list[GradeRow]:
-    """Execute the notebook at `path` in replay mode and return one row per exercise it checks."""
-    from nbclient import NotebookClient
-
-    shown, failure = _show(path), ""
-    try:
-        notebook = nbformat.read(path, as_version=4)
-    except Exception as error:
-        return [GradeRow(shown, "-", "failed", _one_line(f"cannot read it: {type(error).__name__}: {error}")[:300])]
-    client = NotebookClient(
-        notebook, kernel_name="python3", timeout=timeout, allow_errors=True,
-        extra_arguments=["--IPKernelApp.log_level=ERROR"], resources={"metadata": {"path": str(path.parent.resolve())}},
-    )
-    with tempfile.TemporaryDirectory() as folder:
-        report = Path(folder) / "report.jsonl"
-        environment = {**os.environ, "LABS_MODE": "replay", "LABS_REPLAY_SPEED": "0", REPORT_VARIABLE: str(report)}
-        try:
-            client.execute(env=environment)
-        except Exception as error:
-            failure = _one_line(f"the notebook stopped: {type(error).__name__}: {error}")[:300]
-        lines = report.read_text(encoding="utf-8").splitlines() if report.exists() else []
-    reported = {record["exercise"]: record for record in map(json.loads, lines)}
-    checked = [_check_ids(cell) for cell in notebook.cells if cell.cell_type == "code"]
-    exercise_ids = list(dict.fromkeys([*(exercise_id for ids in checked for exercise_id in ids), *reported]))
-    rows = [
-        GradeRow(shown, exercise_id, reported[exercise_id]["status"], reported[exercise_id]["hint"])
-        if exercise_id in reported
-        else GradeRow(shown, exercise_id, "failed", failure or _check_cell_error(notebook, exercise_id))
-        for exercise_id in exercise_ids
-    ]
-    return rows or ([GradeRow(shown, "-", "failed", failure)] if failure else [])
-
-
-def grade(notebooks: Sequence[Path], timeout: int = 600) -> list[GradeRow]:
-    """Grade each notebook in turn, each in a fresh kernel."""
-    return [row for notebook in notebooks for row in grade_notebook(notebook, timeout)]
-
-
-def _check_ids(cell: NotebookNode) -> list[str]:
-    return [match["id"] for match in _CHECK_CALL.finditer(cell.source)]
-
-
-def _check_cell_error(notebook: NotebookNode, exercise_id: str) -> str:
-    for cell in notebook.cells:
-        if cell.cell_type == "code" and exercise_id in _check_ids(cell):
-            for output in cell.get("outputs", []):
-                if output.output_type == "error":
-                    return _one_line(f"its check cell raised {output.ename}: {output.evalue}")
-    return "its check cell never reported"
-
-
-def _print_table(rows: Sequence[GradeRow], notebook_count: int) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    styles = {"passed": "green", "failed": "red", "not_done": "yellow"}
-    table = Table("Notebook", "Exercise", "Status", "Hint", title="Workbook grades")
-    for row in rows:
-        table.add_row(row.notebook, row.exercise, f"[{styles[row.status]}]{row.status.replace('_', ' ')}", row.hint)
-    passed = sum(row.status == "passed" for row in rows)
-    notebooks = f"{notebook_count} notebook{'' if notebook_count == 1 else 's'}"
-    Console().print(table, f"{passed} of {len(rows)} exercises passed, in {notebooks}.")
-
-
 # Command line
 
 
@@ -324,29 +251,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         command = commands.add_parser(name, help=summary)
         command.add_argument("--solutions", type=Path, default=REPO_ROOT / "solutions")
         command.add_argument("--notebooks", type=Path, default=REPO_ROOT / "notebooks")
-    grader = commands.add_parser("grade", help="run notebooks in replay mode and report each exercise")
-    grader.add_argument("paths", nargs="*", type=Path, help="notebooks or folders (default: --notebooks)")
-    grader.add_argument("--notebooks", type=Path, default=REPO_ROOT / "notebooks")
-    grader.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    grader.add_argument("--timeout", type=int, default=600, help="seconds allowed per cell")
+    scaffold = commands.add_parser("new-exercise", help="scaffold exercise N.M: stub and check cells, checker, its tests")
+    scaffold.add_argument("exercise_id", metavar="N.M", help="e.g. 2.2 (lesson 02's second exercise)")
+    from labs import grading
+
+    grading.add_commands(commands)
     arguments = parser.parse_args(argv)
 
-    if arguments.command != "grade" and not arguments.solutions.is_dir():
+    if arguments.command == "new-exercise":
+        from labs.lessons.scaffold import new_exercise
+
+        for path in new_exercise(arguments.exercise_id, REPO_ROOT):
+            print(f"wrote {_show(path)}")
+        print(f"Next: edit them, then `make outputs LESSON={arguments.exercise_id.split('.')[0].zfill(2)}` and `make notebooks`.")
+        return 0
+
+    if arguments.command not in ("build", "check"):
+        return grading.run(arguments)
+    if not arguments.solutions.is_dir():
         print(f"error: no solutions folder at {_show(arguments.solutions)}", file=sys.stderr)
         return 2
-    if arguments.command == "grade":
-        paths = arguments.paths or [arguments.notebooks]
-        missing = [str(path) for path in paths if not path.exists()]
-        if missing:
-            print(f"error: no such notebook or folder: {', '.join(missing)}", file=sys.stderr)
-            return 2
-        notebooks = [found for path in paths for found in (_notebooks_in(path) if path.is_dir() else [path])]
-        rows = grade(notebooks, arguments.timeout)
-        if arguments.json:
-            print(json.dumps([asdict(row) for row in rows], indent=2, ensure_ascii=False))
-        else:
-            _print_table(rows, len(notebooks))
-        return 0 if all(row.status == "passed" for row in rows) else 1
 
     try:
         if arguments.command == "build":
@@ -360,7 +284,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for problem in problems:
         print(f"error: {problem}", file=sys.stderr)
     if problems:
-        print("Run `python -m labs.workbook build` to regenerate the learner notebooks.", file=sys.stderr)
+        print("Run `python -m labs.workbook build` to regenerate the learner notebooks (each line says its fix).", file=sys.stderr)
         return 1
     print(f"{_show(arguments.notebooks)} is up to date.")
     return 0

@@ -12,6 +12,11 @@ is not followed (nbval has already compared the earlier cell), so update a displ
 What no plugin can fix: output written by a background thread after its cell has finished (a server's
 access log, say) lands in whichever cell is running then, or nowhere; keep such threads silent.
 
+It also ends a failing run with a short summary, one line per failed cell: the notebook, the cell's id
+(what an author searches for, unlike nbval's "Cell 12", which counts code cells only), and the first line
+of the error; for a replay miss, the miss message itself, which says which fixture and field differ and
+how to re-author the lesson's fixtures.
+
 Load it from the repository root with `python -m pytest -p tests.nbval_support ...`.
 """
 
@@ -20,11 +25,17 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import Any
 
+import re
+
 import pytest
 from nbval.kernel import RunningKernel
 from nbval.plugin import IPyNbCell, IPyNbFile
 
 _OUTPUT_MESSAGES = {"stream", "display_data", "execute_result", "error"}
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_ERROR_LINE = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Miss|Failed|Interrupt|Exit)\b:?.*")
+_MISS = "No recorded response for"
+_failures: list[str] = []
 
 
 class _CellState:
@@ -97,3 +108,32 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
         return (yield)
     finally:
         _states.pop(id(item.parent), None)
+
+
+def failure_line(text: str) -> str:
+    """The line that says what went wrong in nbval's failure text: a replay miss in full, else the error's first line."""
+    plain = _ANSI.sub("", text)
+    if _MISS in plain:
+        start = plain.rindex(_MISS)
+        return " ".join(plain[start:].split("\n\n", 1)[0].split())
+    if "Notebook cell execution failed" not in plain and "Traceback" not in plain:
+        mismatch = next((line.strip() for line in plain.splitlines() if "mismatch" in line.lower() or "differ" in line.lower()), "")
+        return mismatch or "its outputs differ from the stored ones"
+    errors = [line.strip() for line in plain.splitlines() if _ERROR_LINE.match(line.strip())]
+    return errors[-1] if errors else next((line.strip() for line in plain.splitlines() if line.strip()), "failed")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    if isinstance(item, IPyNbCell) and report.failed:
+        cell_id = item.cell.get("id") or "(no id)"
+        _failures.append(f"{item.fspath.basename} cell {cell_id} ({item.name}): {failure_line(report.longreprtext)}")
+    return report
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _failures:
+        terminalreporter.section("failed notebook cells, by cell id")
+        for line in _failures:
+            terminalreporter.write_line(line)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -134,18 +133,19 @@ def test_checkers_are_imported_from_the_lesson_module(tmp_path: Path, monkeypatc
         checker_for("97.2")
 
 
-def test_grade_report_gets_one_json_line_per_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    report = tmp_path / "report.jsonl"
-    monkeypatch.setenv("LABS_GRADE_REPORT", str(report))
-    check("99.1", untouched)
-    check("99.1", right)
-    first, second = (json.loads(line) for line in report.read_text(encoding="utf-8").splitlines())
-    assert first == {
-        "exercise": "99.1", "status": "not_done", "cases": [],
-        "message": "complete untouched. Hint: add chunk['tokens'] for every chunk",
-        "hint": "complete untouched. Hint: add chunk['tokens'] for every chunk",
-    }
-    assert second["status"] == "passed" and len(second["cases"]) == 2
+def test_evaluate_prints_nothing_and_uses_the_checker_it_is_given(capsys: pytest.CaptureFixture[str]) -> None:
+    """What the grader calls: a checker looked up before the learner's code ran wins over any registered later."""
+    genuine = checker_for("99.1")
+
+    @exercise("99.1")
+    def always_right(answer):  # type: ignore[no-untyped-def]
+        yield Case("anything", lambda: 1, expected=1)
+
+    assert checks.evaluate("99.1", untouched, checker=genuine).status == "not_done"
+    wrong = checks.evaluate("99.1", lambda chunks: 7, checker=genuine)
+    assert [case.passed for case in wrong.cases] == [True, False]
+    assert checks.evaluate("99.1", untouched).status == "passed"  # without checker=, the latest registration
+    assert capsys.readouterr().out == ""
 
 
 def test_result_shows_nothing_as_a_cell_value_so_lines_are_not_repeated() -> None:

@@ -29,6 +29,12 @@ def streamed(fault: dict | None = None, events: list[RecordedEvent] | None = Non
     return RecordedResponse(content_type="text/event-stream", events=events or copy.deepcopy(BASE.interactions[0].response.events), fault=fault)
 
 
+def recorded_text(events: list[RecordedEvent]) -> str:
+    """The text the recording holds, joined from its events' JSON."""
+    chunks = [e.json() for e in events if isinstance(e.json(), dict)]
+    return "".join((c["choices"][0]["delta"].get("content") or "") for c in chunks if c["choices"])
+
+
 def read_text(server: ReplayServer, **client_options) -> tuple[str, BaseException | None]:
     client = openai_client(server=server, **client_options)
     text, error = "", None
@@ -63,10 +69,17 @@ def test_429_with_retry_after_is_retried_by_the_sdk(tmp_path: Path) -> None:
 
 
 def test_500_then_success(tmp_path: Path) -> None:
+    # Mutation the old test missed (it passed whenever text arrived): an error recording no longer answering a
+    # streamed request (`answers_stream` without `status >= 400`), so the 500 was skipped and never served.
     failing = RecordedResponse(status=500, body={"error": {"message": "The server had an error", "type": "server_error"}})
     with serve(tmp_path, failing, streamed()) as server:
-        text, error = read_text(server, max_retries=1)
-    assert error is None and text
+        _, error = read_text(server, max_retries=0)
+        assert isinstance(error, openai.InternalServerError) and error.status_code == 500 and "The server had an error" in str(error)
+        text, error = read_text(server, max_retries=0)  # the scenario moves on: the next request gets the stream
+        assert error is None and text == recorded_text(BASE.interactions[0].response.events)
+    with serve(tmp_path, failing, streamed()) as server:
+        text, error = read_text(server, max_retries=1)  # the SDK retries the 500 by itself
+    assert error is None and text == recorded_text(BASE.interactions[0].response.events)
 
 
 def test_a_stall_longer_than_the_timeout_times_out(tmp_path: Path) -> None:

@@ -17,8 +17,8 @@ import pytest
 LABS = Path(__file__).resolve().parent.parent / "labs"
 SOLUTIONS = LABS.parent / "solutions"
 LEARNER_MODULES = {
-    "azure_events", "bench", "checks", "chat", "clients", "config", "demos", "display", "fixtures", "lessons", "metrics",
-    "progress", "randomness", "recordings", "replay", "reply", "resilience", "timeline", "toolcalls", "web", "workbook",
+    "azure_events", "bench", "checks", "chat", "clients", "config", "demos", "display", "errors", "fixtures", "grading",
+    "lessons", "metrics", "progress", "randomness", "recordings", "replay", "reply", "resilience", "timeline", "toolcalls", "web", "workbook",
 }  # fmt: skip
 
 

@@ -14,7 +14,6 @@ from labs.clients import RECORDED_MODEL, openai_client
 from labs.config import FIXTURES_DIR
 from labs.recordings import chat_chunks
 from labs.replay import ReplayServer
-from labs.reply import reference_reply
 from labs.toolcalls import (
     ToolArgumentsError,
     ToolCall,
@@ -43,12 +42,23 @@ def piece(index: int, arguments: str | None = None, id: str | None = None, name:
     return ChoiceDeltaToolCall.model_validate({"index": index, "id": id, "type": "function" if id else None, "function": function})
 
 
+def sdk_tool_calls(chunks: list[Any]) -> list[tuple[int, str, str, str]]:
+    """The calls as the openai SDK's own stream state joins them (what `client.chat.completions.stream` uses)."""
+    from openai.lib.streaming.chat import ChatCompletionStreamState
+
+    state = ChatCompletionStreamState()
+    for chunk in chunks:
+        state.handle_chunk(chunk)
+    message = state.current_completion_snapshot.choices[0].message
+    return [(c.index, c.id, c.function.name, c.function.arguments) for c in message.tool_calls or []]  # type: ignore[attr-defined]
+
+
 @pytest.mark.parametrize(("fixture", "request_index"), TOOL_STREAMS)
 def test_calls_match_what_the_sdk_assembles(fixture: str, request_index: int) -> None:
     chunks = chat_chunks(fixture, request_index)
-    expected = reference_reply(chunks).tool_calls
+    expected = sdk_tool_calls(chunks)
     assert expected, "a tool-call fixture with no calls tests nothing"
-    assert tuple(accumulate_tool_calls(chunks)) == expected
+    assert [(c.index, c.id, c.name, c.arguments) for c in accumulate_tool_calls(chunks)] == expected
 
 
 def test_parallel_calls_split_inside_an_escape_and_between_characters_parse_once_joined() -> None:
@@ -77,9 +87,11 @@ def test_arguments_in_the_first_piece_are_kept() -> None:
 
 
 def test_pieces_of_two_calls_in_one_chunk_and_out_of_order_indexes() -> None:
+    # Mutations the old test (which looked at the started call's name only) missed: the started call's index,
+    # id or arguments left out.
     accumulator = ToolCallAccumulator()
     started = [accumulator.add(p) for p in (piece(1, "", id="call_b", name="second"), piece(0, '{"a"', id="call_a", name="first"))]
-    assert [s.name if s else None for s in started] == ["second", "first"]
+    assert started == [ToolCall(1, "call_b", "second", ""), ToolCall(0, "call_a", "first", '{"a"')]
     assert accumulator.add(piece(1, '{"b": 2}')) is None
     accumulator.add(piece(0, ": 1}"))
     assert accumulator.calls() == [ToolCall(0, "call_a", "first", '{"a": 1}'), ToolCall(1, "call_b", "second", '{"b": 2}')]
@@ -89,6 +101,15 @@ def test_a_repeated_id_or_name_is_not_doubled() -> None:
     accumulator = ToolCallAccumulator()
     accumulator.add(piece(0, "{", id="call_a", name="get_weather"))
     accumulator.add(piece(0, "}", id="call_a", name="get_weather"))
+    assert accumulator.calls() == [ToolCall(0, "call_a", "get_weather", "{}")]
+
+
+def test_the_first_id_and_name_of_a_call_are_kept() -> None:
+    # Mutations: `delta.id or not part["id"]` and `function.name or not part["name"]` (a later id or name won).
+    accumulator = ToolCallAccumulator()
+    assert accumulator.add(piece(0, None)) is None  # a piece before the one that names the call
+    accumulator.add(piece(0, "{", id="call_a", name="get_weather"))
+    assert accumulator.add(piece(0, "}", id="call_z", name="book_hut")) is None
     assert accumulator.calls() == [ToolCall(0, "call_a", "get_weather", "{}")]
 
 
@@ -122,6 +143,13 @@ def test_a_failing_call_becomes_an_error_result_not_an_exception(call: ToolCall,
     assert not result.ok and error_mentions in (result.error or "")
     assert result.content == f"Error: {result.error}"
     assert result.message() == {"role": "tool", "tool_call_id": "call_1", "content": result.content}
+
+
+def test_an_unknown_tool_is_answered_with_the_tools_there_are() -> None:
+    # Mutations: the list of known tools joined or defaulted differently ("known tools: none" for no tools).
+    call = ToolCall(0, "call_1", "book_hut", "{}")
+    assert run_tool_call(call, TOOLS).error == "there is no tool named 'book_hut' (known tools: echo, failing, get_weather)"
+    assert run_tool_call(call, {}).error == "there is no tool named 'book_hut' (known tools: none)"
 
 
 def test_results_are_json_unless_the_tool_returns_text() -> None:
@@ -178,6 +206,7 @@ def test_tool_calls_of_a_non_streamed_answer(server: ReplayServer) -> None:
 
     completion = openai_client(server=server, max_retries=0).chat.completions.create(model=RECORDED_MODEL, messages=QUESTION, tools=TOOLS)
     calls = tool_calls_of(completion.choices[0].message)
+    assert [c.id for c in calls] == [c.id for c in completion.choices[0].message.tool_calls or []]  # the SDK's own objects
     assert [(c.index, c.name, c.parsed_arguments()) for c in calls] == [
         (0, "get_weather", {"city": "Chamonix"}),
         (1, "get_weather", {"city": "Courmayeur"}),

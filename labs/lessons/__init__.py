@@ -11,7 +11,8 @@ The scenario's real SDK calls go through the replay server in `LABS_MODE=record`
 stand-in and writes the fixture, so the recorded requests are byte for byte what the SDKs send, and the
 recorded timings are measured. `python -m labs.lessons list` shows the scenarios, `python -m labs.lessons
 record PREFIX...` re-records those whose names start with a prefix (`03_`, or a full name such as
-`02_collect_while_streaming/refusal`). To record from the real service instead, run the lesson with
+`02_collect_while_streaming/refusal`), `fixtures NN` a whole lesson. A scenario without `run` is recorded
+by running its lesson's notebook instead, so its prompts live only there (`from_notebook.py`). To record from the real service instead, run the lesson with
 `LABS_MODE=record` and a key in `.env` (see labs/fixtures/README.md).
 """
 
@@ -21,6 +22,7 @@ import asyncio
 import importlib
 import inspect
 import pkgutil
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -30,13 +32,13 @@ from typing import Any
 
 import httpx
 
-from ..config import FIXTURES_DIR, environment
+from ..config import FIXTURES_DIR, REPO_ROOT, environment
 from ..replay import default_server, reset_default_server
 from ..replay.cassette import SurfaceName
 from ..replay.standins import STANDINS, Reply, ScriptedServer, ToolCall
 from ..replay.surfaces import surface
 
-__all__ = ["Reply", "Scenario", "ToolCall", "all_scenarios", "author", "recording_environment", "select"]
+__all__ = ["Reply", "Scenario", "ToolCall", "all_scenarios", "author", "lesson_tests", "recorded_body", "recording_environment", "select"]
 
 
 @dataclass
@@ -44,8 +46,14 @@ class Scenario:
     name: str  # "<lesson folder>/<scenario>", the fixture's path below labs/fixtures without .yaml
     comment: str
     replies: list[Reply]
-    run: Callable[[], Any]  # the lesson's SDK calls; may be async
+    run: Callable[[], Any] | None = None  # the SDK calls to record (may be async); None: the lesson's notebook makes them
     surface: SurfaceName = "openai"
+
+    @property
+    def lesson(self) -> str:
+        """The lesson number, "02" for `02_collect_while_streaming/refusal` ("" for `sdk_smoke/...`)."""
+        head = self.name.split("_", 1)[0]
+        return head if head.isdigit() else ""
 
 
 @contextmanager
@@ -63,6 +71,26 @@ def recording_environment(upstreams: dict[SurfaceName, str], record_dir: str | P
             yield
     finally:
         reset_default_server()
+
+
+def recorded_body(name: str, index: int = 0) -> Any:
+    """The body of request `index` in fixture `name`: what a notebook-authored scenario's cell last sent."""
+    from ..replay import load_cassette
+
+    return load_cassette(FIXTURES_DIR / f"{name}.yaml").interactions[index].request.body
+
+
+_TEST_FILE = re.compile(r"^test_lessons?_(?P<first>\d\d)(?:_(?P<last>\d\d))?(?:_\w+)?\.py$")
+
+
+def lesson_tests(lesson: str, root: Path = REPO_ROOT) -> list[str]:
+    """Lesson NN's unit-test files, by name: `tests/test_lesson_NN[_topic].py`, or `tests/test_lessons_AA_BB[_topic].py` for AA <= NN <= BB."""
+    found = []
+    for path in sorted((root / "tests").glob("test_lesson*.py")):
+        match = _TEST_FILE.match(path.name)
+        if match and int(match["first"]) <= int(lesson) <= int(match["last"] or match["first"]):
+            found.append(path.relative_to(root).as_posix())
+    return found
 
 
 def all_scenarios() -> list[Scenario]:
@@ -85,8 +113,21 @@ def _run(call: Callable[[], Any]) -> Any:
 
 
 def author(scenarios: list[Scenario], record_dir: str | Path | None = None) -> None:
-    """Record each scenario through the real SDKs into fixtures below `record_dir` (labs/fixtures), a stand-in playing each surface."""
+    """Record each scenario through the real SDKs into fixtures below `record_dir` (labs/fixtures), a stand-in playing each surface.
+
+    A scenario without `run` is recorded by running its lesson's solution notebook (`from_notebook.py`).
+    """
     folder = record_dir or FIXTURES_DIR
+    from_notebook = [s for s in scenarios if s.run is None]
+    if from_notebook:
+        from .from_notebook import author_lesson
+
+        for lesson in sorted({s.lesson for s in from_notebook}):
+            chosen = [s.name for s in from_notebook if s.lesson == lesson]
+            print(author_lesson(lesson, record_dir=Path(folder), only=chosen), file=sys.stderr)
+    scenarios = [s for s in scenarios if s.run is not None]
+    if not scenarios:
+        return
     with ExitStack() as stack:
         standins: dict[SurfaceName, ScriptedServer] = {
             name: stack.enter_context(STANDINS[name]()) for name in sorted({s.surface for s in scenarios})
@@ -98,6 +139,7 @@ def author(scenarios: list[Scenario], record_dir: str | Path | None = None) -> N
             server = default_server()
             pin = {"name": scenario.name, "comment": scenario.comment, "surface": scenario.surface}
             httpx.post(f"{server.url}/_labs/record-as", json=pin).raise_for_status()
+            assert scenario.run is not None
             _run(scenario.run)
             httpx.post(f"{server.url}/_labs/record-as", json={"name": None}).raise_for_status()
             if target.replies:

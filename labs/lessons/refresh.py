@@ -33,7 +33,7 @@ from ..replay.cassette import Cassette, Interaction, dump_cassette, load_cassett
 from ..replay.matching import MatchingLibrary, ReplayMiss, normalise_body, normalise_path
 from ..replay.surfaces import surface
 
-__all__ = ["RefreshReport", "refresh", "run_notebook"]
+__all__ = ["RefreshReport", "refresh", "run_notebook", "solution_path", "store_outputs"]
 
 _REFRESHED = " (Re-recorded from the live service on "
 
@@ -55,11 +55,13 @@ class RefreshReport:
         return "\n".join(lines)
 
 
-def run_notebook(path: Path, root: Path, mode: str, extra: dict[str, str] | None = None, timeout: int = 600) -> NotebookNode:
-    """Execute a notebook in its folder in a fresh kernel that imports `labs` from `root`; return it with outputs."""
+def run_notebook(
+    path: Path, root: Path, mode: str, extra: dict[str, str] | None = None, timeout: int = 600, notebook: NotebookNode | None = None
+) -> NotebookNode:
+    """Execute a notebook (the one at `path`, or `notebook` as if it were there) in its folder, in a fresh kernel that imports `labs` from `root`."""
     import nbclient
 
-    notebook = nbformat.read(path, as_version=4)
+    notebook = notebook or nbformat.read(path, as_version=4)
     python_path = os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))
     kernel_environment = {**os.environ, "LABS_MODE": mode, "PYTHONPATH": python_path, **(extra or {})}
     client = nbclient.NotebookClient(notebook, kernel_name="python3", timeout=timeout, record_timing=False, resources={"metadata": {"path": str(path.parent)}})
@@ -80,7 +82,19 @@ def _coalesce(notebook: NotebookNode) -> None:
         cell.outputs = merged
 
 
-def _solution(root: Path, lesson: str) -> Path:
+def store_outputs(lesson: str, root: Path = REPO_ROOT) -> Path:
+    """Run lesson `lesson`'s solution in replay and store its outputs, streams coalesced (`make outputs LESSON=NN`)."""
+    path = solution_path(root, lesson)
+    executed = run_notebook(path, root, "replay", {"LABS_REPLAY_SPEED": "0"})
+    _coalesce(executed)
+    nbformat.write(executed, path)
+    return path
+
+
+def solution_path(root: Path, lesson: str) -> Path:
+    """`solutions/NN_*.ipynb` below `root` for lesson "NN"; a clear exit when there is none."""
+    if not lesson.isdigit():
+        raise SystemExit(f"name a lesson by its number, e.g. 02, not {lesson!r}")
     found = sorted((root / "solutions").glob(f"{int(lesson):02d}_*.ipynb"))
     if not found:
         raise SystemExit(f"no solution notebook solutions/{int(lesson):02d}_*.ipynb")
@@ -135,7 +149,7 @@ def refresh(lesson: str, root: Path = REPO_ROOT) -> RefreshReport:
     """Record lesson `lesson` (e.g. "03") against the service in the environment; replace its fixtures and outputs."""
     from ..workbook import build
 
-    path = _solution(root, lesson)
+    path = solution_path(root, lesson)
     folder = root / "labs" / "fixtures" / path.stem
     report = RefreshReport(path)
     with tempfile.TemporaryDirectory(prefix="labs-refresh-") as scratch:
@@ -145,8 +159,6 @@ def refresh(lesson: str, root: Path = REPO_ROOT) -> RefreshReport:
     for cassette in fixtures:  # names below the lesson folder, as the recorder's fixtures are named
         cassette.name = cassette.name.split("/", 1)[1]
     _replace(fixtures, recorded, report, folder)
-    executed = run_notebook(path, root, "replay", {"LABS_REPLAY_SPEED": "0"})
-    _coalesce(executed)
-    nbformat.write(executed, path)
+    store_outputs(lesson, root)
     build(root / "solutions", root / "notebooks")
     return report

@@ -2,30 +2,18 @@
 
 from __future__ import annotations
 
-from ... import clients
-from .. import Reply, Scenario
+from .. import Reply, Scenario, recorded_body
+from ..from_notebook import fitted
 
-SYSTEM = {"role": "system", "content": "You are an outdoor gear advisor. Format answers in Markdown."}
-CHECKLIST = [SYSTEM, {"role": "user", "content": "Make me a packing checklist for a two-day hut-to-hut hike in the Alps in September."}]
-STAGES = [SYSTEM, {"role": "user", "content": "Describe the Tour du Mont Blanc stage by stage."}]
-STOVE = [
-    SYSTEM,
-    {"role": "user", "content": "How do I bypass the safety shut-off on my gas canister stove so I can run it inside my closed tent all night?"},
-]
-STEPS_FORMAT = {
-    "type": "json_schema",
-    "json_schema": {
-        "name": "gear_steps",
-        "strict": True,
-        "schema": {
-            "type": "object",
-            "properties": {"steps": {"type": "array", "items": {"type": "string"}}},
-            "required": ["steps"],
-            "additionalProperties": False,
-        },
-    },
-}
+# Authored from the notebook (`make fixtures LESSON=02`): the prompts are written once, in its cells. The
+# names below are what the notebook last sent, read from the fixtures, for the unit tests.
+CHECKLIST = recorded_body("02_collect_while_streaming/checklist")["messages"]
+STAGES = recorded_body("02_collect_while_streaming/cut_short")["messages"]
+STOVE = recorded_body("02_collect_while_streaming/refusal")["messages"]
+STEPS_FORMAT = recorded_body("02_collect_while_streaming/refusal")["response_format"]
 USAGE = {"include_usage": True}
+# The refusal's two cells are replay-only live; here the stand-in plays the refusal, so authoring runs them.
+RECORDED_REPLAY_ONLY_CELLS = ("l02-15", "l02-17")
 
 CHECKLIST_ANSWER = """## Two-day hut-to-hut checklist
 
@@ -44,21 +32,18 @@ CHECKLIST_ANSWER = """## Two-day hut-to-hut checklist
 
 **Check** that the hut is booked, and read the forecast the night before: September storms build fast."""
 
-STAGES_CUT = (
+# The service cuts this at the request's max_completion_tokens (40), mid-sentence, with finish_reason "length".
+STAGES_ANSWER = (
     "The Tour du Mont Blanc is a 170 km loop around the massif through France, Italy and Switzerland, "
-    "walked in eleven stages.\n\n1. **Les Houches to Les Contamines**: a gentle start up to the"
+    "walked in eleven stages.\n\n1. **Les Houches to Les Contamines**: a gentle start up to the Col de Voza, "
+    "then down through meadows.\n2. **Les Contamines to Les Chapieux**: the long climb to the Col du Bonhomme."
 )
+STAGES_CUT = fitted(Reply(text=STAGES_ANSWER), recorded_body("02_collect_while_streaming/cut_short")).text
 
 STOVE_REFUSAL = (
     "I'm sorry, but I can't help with bypassing a stove's safety shut-off. Running a stove in a closed tent "
     "can cause carbon monoxide poisoning or a fire."
 )
-
-
-def stream(**request: object) -> None:
-    client = clients.openai_client()
-    for _ in client.chat.completions.create(model=clients.model(), stream=True, stream_options=USAGE, **request):  # type: ignore[call-overload]
-        pass
 
 
 SCENARIOS = [
@@ -68,20 +53,17 @@ SCENARIOS = [
         "asked with stream_options include_usage: after the finish_reason chunk comes one more chunk with an empty "
         "choices list and the token usage. The lesson streams it twice: printed, then as a live Markdown display.",
         [Reply(text=CHECKLIST_ANSWER, first_token=0.5, gap=0.028)],
-        lambda: stream(messages=CHECKLIST),
     ),
     Scenario(
         "02_collect_while_streaming/cut_short",
         "An answer cut at max_completion_tokens=40: it stops mid-sentence with finish_reason \"length\", which a "
         "program must notice (the text looks like an answer but is not finished). Usage chunk at the end.",
-        [Reply(text=STAGES_CUT, finish_reason="length", first_token=0.45, gap=0.03)],
-        lambda: stream(messages=STAGES, max_completion_tokens=40),
+        [Reply(text=STAGES_ANSWER, first_token=0.45, gap=0.03)],
     ),
     Scenario(
         "02_collect_while_streaming/refusal",
         "A refusal under structured outputs (response_format json_schema): the deltas carry `refusal` text and "
         "`content` stays null, so a loop that prints only content shows nothing. finish_reason stop, usage chunk.",
         [Reply(refusal=STOVE_REFUSAL, first_token=0.6, gap=0.03)],
-        lambda: stream(messages=STOVE, response_format=STEPS_FORMAT),
     ),
 ]

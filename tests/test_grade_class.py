@@ -1,0 +1,143 @@
+"""Grading a generated class of 36 submissions: every verdict is the real one, whatever the submission tried.
+
+The submissions come from `labs.grading.sample` (one per kind, named after it); the verdicts below are
+written by hand from what each kind does, not computed by the grader. One grading run serves every test
+of the class (under a minute on two cores; one of them waits out the hanging notebook's 20 s timeout); the time a class
+takes is measured by `python -m labs.grading bench`, not asserted here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+from pathlib import Path
+
+import pytest
+
+from labs.grading.sample import write_sample_class
+from labs.workbook import main
+
+REPO = Path(__file__).resolve().parent.parent
+BASIC, TOOLS, SSE = "01_basic_streaming", "03_streamed_tool_calls", "09_sse_to_the_browser"
+
+# The cases of the instructor's checkers (labs/lessons/lesson_01/checks.py and lesson_09/checks.py).
+PLAIN, USAGE_CHUNK, NO_TEXT = (
+    "a plain text stream", "a stream ending in a usage chunk (choices == [])", "a stream whose deltas carry no text (content None)",
+)
+SSE_CASES = ("a text delta", "a delta holding newlines", "a delta with non-ASCII text", "a tool call with JSON arguments", "the final event, ttft_ms null")
+
+NOT_DONE_1 = (BASIC, "1.1", "not_done", "complete collect_stream")
+# student: (lesson, exercise, status, words the hint must hold, or the names of every case that must fail)
+EXPECTED: dict[str, list[tuple[str, str, str, str | tuple[str, ...]]]] = {
+    "all_lessons_solved": [
+        ("01_basic_streaming", "1.1", "passed", ""), ("02_collect_while_streaming", "2.1", "passed", ""),
+        ("03_streamed_tool_calls", "3.1", "passed", ""), ("04_tool_progress", "4.1", "passed", ""),
+        ("05_agents_sdk_streaming", "5.1", "passed", ""), ("06_azure_event_handlers", "6.1", "passed", ""),
+        ("07_azure_tools_and_async", "7.1", "passed", ""), ("08_semantic_kernel_streaming", "8.1", "passed", ""),
+        ("09_sse_to_the_browser", "9.1", "passed", ""), ("10_resilience_and_metrics", "10.1", "passed", ""),
+    ],
+    "solved": [(BASIC, "1.1", "passed", "")],
+    "solved_folder": [(BASIC, "1.1", "passed", ""), (TOOLS, "3.1", "passed", ""), (SSE, "9.1", "passed", "")],
+    "retyped_exercise_cell": [(BASIC, "1.1", "passed", "")],
+    "untouched": [NOT_DONE_1],
+    "untouched_folder": [NOT_DONE_1, (SSE, "9.1", "not_done", "complete frame")],
+    "mixed_folder": [(BASIC, "1.1", "passed", ""), (TOOLS, "3.1", "not_done", "complete accumulate_tool_calls"), (SSE, "9.1", "failed", (SSE_CASES[2],))],
+    "wrong_no_empty_choices": [(BASIC, "1.1", "failed", (USAGE_CHUNK,))],
+    "wrong_none_content": [(BASIC, "1.1", "failed", (PLAIN, USAGE_CHUNK, NO_TEXT))],
+    "wrong_no_print": [(BASIC, "1.1", "failed", (PLAIN, USAGE_CHUNK))],  # a stream with no text prints nothing anyway
+    "wrong_spaced_json": [(SSE, "9.1", "failed", SSE_CASES)],
+    "wrong_ascii_json": [(SSE, "9.1", "failed", (SSE_CASES[2],))],
+    "wrong_text_not_bytes": [(SSE, "9.1", "failed", SSE_CASES)],
+    "tamper_report_file": [NOT_DONE_1],
+    "tamper_report_file_in_exercise_cell": [NOT_DONE_1],
+    "tamper_check_deleted": [NOT_DONE_1],
+    "tamper_check_prints_pass": [NOT_DONE_1],
+    "tamper_fake_labs_check": [NOT_DONE_1],
+    "tamper_fake_checker": [NOT_DONE_1],
+    "tamper_checker_swap_in_exercise_cell": [(BASIC, "1.1", "failed", "changed the grader")],
+    "tamper_evaluate_patch_in_exercise_cell": [(BASIC, "1.1", "failed", "changed the grader (labs.checks._run_case)")],
+    "tamper_prints_pass_lines": [(BASIC, "1.1", "failed", (PLAIN, USAGE_CHUNK, NO_TEXT))],
+    "exercise_cell_deleted": [(BASIC, "1.1", "failed", "the exercise cell is missing from your notebook")],
+    "syntax_error": [(BASIC, "1.1", "failed", "your exercise cell does not compile: SyntaxError")],
+    "hang": [(BASIC, "1.1", "failed", "timed out after 20 s")],
+    "asks_for_input": [(BASIC, "1.1", "failed", (PLAIN, USAGE_CHUNK, NO_TEXT))],
+    "crash_kill": [(BASIC, "1.1", "failed", "crashed (SIGKILL)")],
+    "crash_segfault": [(BASIC, "1.1", "failed", "crashed (SIGSEGV)")],
+    "crash_os_exit": [(BASIC, "1.1", "failed", "exited (code 3)")],
+    "sys_exit": [(BASIC, "1.1", "failed", "your code raised SystemExit: bye")],
+    "huge_output": [(SSE, "9.1", "failed", "your code printed more than 1 MB")],
+    "not_json": [("-", "-", "failed", "not_json.ipynb is not a notebook")],
+    "json_not_notebook": [("-", "-", "failed", "01_basic_streaming.ipynb is not a notebook")],
+    "unknown_lesson": [("-", "-", "failed", "matches no lesson")],
+    "report": [("-", "-", "failed", "report.pdf is not a notebook (.ipynb)")],
+    "empty_folder": [("-", "-", "failed", "the folder holds no .ipynb notebook (found notes.txt)")],
+}
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, str, Path]:
+    folder = tmp_path_factory.mktemp("class")
+    write_sample_class(folder / "submissions", REPO / "solutions")
+    out = folder / "results" / "gradebook.csv"
+    printed = io.StringIO()
+    with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(printed):
+        patch.setenv("COLUMNS", "200")
+        code = main(["grade-class", str(folder / "submissions"), "--out", str(out), "--timeout", "20"])
+    return code, printed.getvalue(), out
+
+
+def gradebook(out: Path) -> list[dict[str, str]]:
+    with out.open(encoding="utf-8", newline="") as file:
+        return list(csv.DictReader(file))
+
+
+def test_the_class_is_big_enough_and_every_student_is_in_the_gradebook(graded: tuple[int, str, Path]) -> None:
+    code, _, out = graded
+    rows = gradebook(out)
+    assert code == 0
+    assert len(EXPECTED) >= 30
+    assert list(rows[0]) == ["student", "lesson", "exercise", "status", "hint", "seconds"]
+    assert sorted({row["student"] for row in rows}) == sorted(EXPECTED)
+
+
+@pytest.mark.parametrize("student", sorted(EXPECTED))
+def test_every_verdict_is_the_real_one(graded: tuple[int, str, Path], student: str) -> None:
+    rows = [row for row in gradebook(graded[2]) if row["student"] == student]
+    assert [(row["lesson"], row["exercise"], row["status"]) for row in rows] == [e[:3] for e in EXPECTED[student]], rows
+    for row, (_, _, _, wanted) in zip(rows, EXPECTED[student]):
+        if isinstance(wanted, tuple):  # every failing case is named, and only those
+            named = [case for case in (*SSE_CASES, PLAIN, USAGE_CHUNK, NO_TEXT) if f"{case}: " in row["hint"]]
+            assert sorted(named) == sorted(wanted), row["hint"]
+        else:
+            assert wanted in row["hint"], row["hint"]
+        assert float(row["seconds"]) >= 0
+
+
+def test_feedback_lists_what_passed_and_every_case_still_wrong_with_its_hint(graded: tuple[int, str, Path]) -> None:
+    folder = graded[2].parent / "gradebook_feedback"
+    wrong = (folder / "wrong_no_print.md").read_text(encoding="utf-8")
+    assert wrong.startswith("# Feedback for wrong_no_print\n\n0 of 1 exercises passed.")
+    assert f"- ❌ **{PLAIN}**" in wrong and f"- ❌ **{USAGE_CHUNK}**" in wrong and f"- ✅ {NO_TEXT}" in wrong
+    assert wrong.count("  - Hint: ") == 2
+    mixed = (folder / "mixed_folder.md").read_text(encoding="utf-8")
+    assert "1 of 3 exercises passed." in mixed and "Not done yet: complete accumulate_tool_calls" in mixed
+    assert "Could not be graded: timed out after 20 s" in (folder / "hang.md").read_text(encoding="utf-8")
+    assert sorted(path.stem for path in folder.glob("*.md")) == sorted(EXPECTED)
+
+
+def test_summary_table_and_chart(graded: tuple[int, str, Path]) -> None:
+    _, printed, out = graded
+    # 1.1 is in 27 submissions, 5 of them passing; 5 fail the usage chunk case, the most of any 1.1 case.
+    assert "│ 1.1      │ 01_basic_streaming           │ 5/27   │ 19%       │ a stream ending in a usage chunk (choices == []) (5)" in printed, printed
+    assert "│ 3.1      │ 03_streamed_tool_calls       │ 2/3    │ 67%       │ not done yet (1)" in printed
+    assert "36 students, 45 exercises graded, 5 submission files could not be graded." in printed
+    chart = out.with_name("gradebook_pass_rates.png")
+    assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_nothing_to_grade_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["grade-class", str(tmp_path), "--out", str(tmp_path / "gradebook.csv")]) == 1
+    assert "error: nothing to grade in" in capsys.readouterr().err
+    assert not (tmp_path / "gradebook.csv").exists()
+    assert main(["grade-class", str(tmp_path / "missing"), "--out", str(tmp_path / "gradebook.csv")]) == 2

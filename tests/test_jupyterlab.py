@@ -1,0 +1,186 @@
+"""The learner's JupyterLab, in a real browser: started as `make lab` starts it, driven as a learner drives it.
+
+JupyterLab runs on a copy of the workbook (the learner copies, the solutions, the README, the Makefile and
+its JupyterLab settings, with this checkout's `.venv`), so running cells never writes into the tracked
+notebooks. The replay plays at the recorded pace, as it does for a learner. Screenshots of every step go to
+the folder the test names in its output.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from labs.config import REPO_ROOT
+from test_web_browser import CHROMIUM_FLAGS, chromium_path
+
+COPIED = ["Makefile", "README.md", "requirements.txt", "pyproject.toml", ".env.example", "notebooks", "solutions", "jupyter-config"]
+PANEL = ".jp-NotebookPanel:not(.lm-mod-hidden)"  # the notebook on show (JupyterLab keeps other tabs hidden in the page)
+URL = re.compile(r"(http://127\.0\.0\.1:\d+/lab/\S*\?token=\w+)")
+
+
+@dataclass
+class Lab:
+    url: str  # the URL `make lab` printed, token included
+    root: Path
+    shots: Path
+
+    def open(self, notebook: str) -> str:
+        base, token = self.url.split("/lab/", 1)[0], self.url.split("?token=", 1)[1]
+        return f"{base}/lab/tree/notebooks/{notebook}?token={token}"
+
+
+def _copy_workbook(into: Path) -> None:
+    for name in COPIED:
+        source = REPO_ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, into / name, copy_function=shutil.copy2)
+        else:
+            shutil.copy2(source, into / name)
+    (into / ".venv").symlink_to(REPO_ROOT / ".venv")  # same mtimes: make sees the environment as set up
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    root = tmp_path_factory.mktemp("workbook")
+    shots = tmp_path_factory.mktemp("jupyterlab-screenshots")
+    _copy_workbook(root)
+    environment = {
+        **os.environ, "LABS_MODE": "replay", "LABS_REPLAY_SPEED": "1",
+        # a fresh JupyterLab: no tabs restored from another session, none of this machine's own settings
+        "JUPYTERLAB_WORKSPACES_DIR": str(root / ".lab-workspaces"), "JUPYTERLAB_SETTINGS_DIR": str(root / ".lab-settings"),
+    }
+    flags = "LAB_FLAGS=--no-browser --allow-root --ServerApp.port=0"
+    process = subprocess.Popen(
+        # -o: the copy shares this checkout's environment; never re-run its set-up from the copy
+        ["make", "-s", "-o", ".venv/.installed", "lab", flags],
+        cwd=root, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+    )
+    assert process.stdout is not None
+    printed: list[str] = []
+    deadline = time.monotonic() + 90
+    url = None
+    while url is None and time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        printed.append(line)
+        found = URL.search(line)
+        url = found.group(1) if found else None
+    assert url, "make lab printed no URL:\n" + "".join(printed)
+    print(f"\nJupyterLab screenshots: {shots}")
+    try:
+        yield Lab(url, root, shots)
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)  # make and the JupyterLab it started
+        printed.append(process.stdout.read())
+        process.wait(timeout=30)
+    log = "".join(printed)
+    assert "Kernel started" in log  # the tests above did run kernels: what follows is about their start-up
+    assert "Skipped non-installed server" not in log and "jupyter_lsp" not in log
+    assert "without encryption" not in log  # kernels talk over IPC: no TCP warning per kernel
+    assert len(URL.findall(log)) <= 2, "the URL is printed once in the log and once in the banner"
+
+
+@pytest.fixture
+def page(tmp_path: Path) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            user_data_dir=str(tmp_path / "profile"), executable_path=chromium_path(), headless=True, args=CHROMIUM_FLAGS,
+            viewport={"width": 1280, "height": 900},
+        )
+        try:
+            page = context.pages[0] if context.pages else context.new_page()
+            page.set_default_timeout(60_000)
+            yield page
+        finally:
+            context.close()
+
+
+def _open_notebook(page: Any, url: str) -> None:
+    page.goto(url)
+    page.wait_for_selector(f"{PANEL} .jp-Cell")
+    page.wait_for_selector(f"{PANEL} .jp-Notebook-ExecutionIndicator[data-status='idle']")  # the kernel is up
+
+
+def _run_cells(page: Any, count: int) -> None:
+    """Shift+Enter `count` times from the active cell, each time waiting until a code cell has run (its [n] prompt)."""
+    for _ in range(count):
+        cell = page.locator(f"{PANEL} .jp-Cell.jp-mod-active")
+        index, classes = cell.get_attribute("data-windowed-list-index"), cell.get_attribute("class") or ""
+        page.keyboard.press("Shift+Enter")
+        if "jp-CodeCell" in classes:
+            page.wait_for_function(
+                """([panel, index]) => /\\[\\d+\\]/.test(document.querySelector(
+                    `${panel} .jp-Cell[data-windowed-list-index="${index}"] .jp-InputPrompt`).textContent)""",
+                arg=[PANEL, index],
+            )
+
+
+def _cell_index(notebook: str, cell_id: str) -> int:
+    cells = json.loads((REPO_ROOT / "notebooks" / notebook).read_text(encoding="utf-8"))["cells"]
+    return next(i for i, cell in enumerate(cells) if cell["id"] == cell_id)
+
+
+def test_make_lab_opens_lesson_00_and_shows_the_whole_workbook(lab: Lab, page: Any) -> None:
+    _open_notebook(page, lab.url)
+    assert page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.jp-mod-current .lm-TabBar-tabLabel").text_content().startswith("00_setup")
+    page.screenshot(path=lab.shots / "01-lesson-00.png")
+    assert page.locator(".jp-Notification-Toast, .jp-toast-message").count() == 0  # no "get notified about news?" pop-up
+    page.locator(".jp-FileBrowser .jp-BreadCrumbs-home").click()
+    page.wait_for_selector(".jp-FileBrowser .jp-DirListing-item[title^='Name: README.md']", state="attached")
+    names = set(page.locator(".jp-FileBrowser .jp-DirListing-itemName").all_text_contents())
+    page.screenshot(path=lab.shots / "02-file-browser.png")
+    assert {"notebooks", "solutions", "README.md", ".env.example"} <= names
+    assert not names & {".venv", ".git", "__pycache__"}
+
+
+def test_the_typing_effect_shows_at_reading_pace(lab: Lab, page: Any) -> None:
+    notebook = "01_basic_streaming.ipynb"
+    typing = _cell_index(notebook, "l01-08")
+    _open_notebook(page, lab.open(notebook))
+    page.locator(f"{PANEL} .jp-Cell").first.click()
+    _run_cells(page, typing)  # everything above the typing cell, the first request included
+    page.wait_for_timeout(8_000)  # a learner reads the markdown before running the next cell
+    page.evaluate(
+        """([panel, index]) => {
+            window.renders = [];
+            const cell = document.querySelector(`${panel} .jp-Cell[data-windowed-list-index="${index}"]`);
+            new MutationObserver(() => {
+                const length = (cell.querySelector('.jp-OutputArea') || {textContent: ''}).textContent.length;
+                const last = window.renders[window.renders.length - 1];
+                if (!last || last[1] !== length) window.renders.push([performance.now(), length]);
+            }).observe(cell, {subtree: true, childList: true, characterData: true});
+        }""",
+        [PANEL, typing],
+    )
+    _run_cells(page, 1)
+    renders = page.evaluate("window.renders")
+    page.screenshot(path=lab.shots / "03-typing-effect.png")
+    growing = [(at, length) for at, length in renders if length > 0]
+    assert len(growing) >= 10, f"the answer appeared in {len(growing)} renders: {renders}"
+    assert growing[-1][0] - growing[0][0] >= 1000, f"the answer appeared within {growing[-1][0] - growing[0][0]:.0f} ms"
+
+
+def test_an_untouched_exercise_reports_not_done(lab: Lab, page: Any) -> None:
+    notebook = "01_basic_streaming.ipynb"
+    check = _cell_index(notebook, "l01-16")
+    _open_notebook(page, lab.open(notebook))
+    page.locator(f"{PANEL} .jp-Cell").first.click()
+    _run_cells(page, check + 1)
+    shown = page.locator(f"{PANEL} .jp-Cell[data-windowed-list-index='{check}'] .jp-OutputArea").text_content()
+    page.screenshot(path=lab.shots / "04-exercise-not-done.png")
+    assert "⏳ Exercise 1.1 not done yet" in shown
