@@ -55,11 +55,12 @@ def _copy_workbook(into: Path) -> None:
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     root = tmp_path_factory.mktemp("workbook")
     shots = tmp_path_factory.mktemp("jupyterlab-screenshots")
+    state = tmp_path_factory.mktemp("jupyterlab-state")
     _copy_workbook(root)
     environment = {
         **os.environ, "LABS_MODE": "replay", "LABS_REPLAY_SPEED": "1",
         # a fresh JupyterLab: no tabs restored from another session, none of this machine's own settings
-        "JUPYTERLAB_WORKSPACES_DIR": str(root / ".lab-workspaces"), "JUPYTERLAB_SETTINGS_DIR": str(root / ".lab-settings"),
+        "JUPYTERLAB_WORKSPACES_DIR": str(state / "workspaces"), "JUPYTERLAB_SETTINGS_DIR": str(state / "settings"),
     }
     flags = "LAB_FLAGS=--no-browser --allow-root --ServerApp.port=0"
     process = subprocess.Popen(
@@ -145,7 +146,7 @@ def test_make_lab_opens_lesson_00_and_shows_the_whole_workbook(lab: Lab, page: A
     names = set(page.locator(".jp-FileBrowser .jp-DirListing-itemName").all_text_contents())
     page.screenshot(path=lab.shots / "02-file-browser.png")
     assert {"notebooks", "solutions", "README.md", ".env.example"} <= names
-    assert not names & {".venv", ".git", "__pycache__"}
+    assert not names & {".venv", ".git", "__pycache__", "mutants"}
 
 
 def test_the_typing_effect_shows_at_reading_pace(lab: Lab, page: Any) -> None:
