@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 
 from ..config import settings
-from .cassette import FixtureError
 from .server import ReplayServer
 
 
@@ -17,10 +16,7 @@ def main(argv: list[str] | None = None) -> None:
     serve.add_argument("--speed", type=float, default=None, help="1 = as recorded, 0 = no delay (default: LABS_REPLAY_SPEED or 1)")
     args = parser.parse_args(argv)
     current = settings()
-    try:
-        server = ReplayServer(speed=current.speed if args.speed is None else args.speed, port=args.port)
-    except FixtureError as exc:
-        raise SystemExit(f"error: {exc}") from None
+    server = ReplayServer(speed=current.speed if args.speed is None else args.speed, port=args.port)
     server.bind()
     print(f"Replay server on {server.url}  ({len(server.library.cassettes)} fixtures, speed {server.speed:g})", flush=True)
     print(f"  OpenAI base URL:  {server.openai_base_url}", flush=True)
