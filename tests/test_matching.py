@@ -80,3 +80,15 @@ def test_the_miss_names_the_most_similar_recording() -> None:
     with pytest.raises(ReplayMiss) as info:
         _library(far, near).find("openai", "POST", "/chat/completions", {"messages": [{"role": "user", "content": "What is the weather in Lyon?"}]})
     assert "Closest recording: near" in str(info.value) and "messages[0].content" in str(info.value)
+
+
+def test_two_long_texts_that_part_late_are_shown_from_where_they_part() -> None:
+    opening = "The three-layer system keeps you dry and warm by letting each layer do one job, "
+    recorded = {"messages": [{"role": "user", "content": opening + "starting with the base layer."}]}
+    with pytest.raises(ReplayMiss) as info:
+        _library(Cassette("long", "openai", "c", [_interaction(recorded)])).find(
+            "openai", "POST", "/chat/completions", {"messages": [{"role": "user", "content": opening + "starting with the shell."}]}
+        )
+    message = str(info.value)
+    assert "recorded …', starting with the base layer.'" in message
+    assert "sent …', starting with the shell.'" in message

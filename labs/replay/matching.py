@@ -131,6 +131,16 @@ def _short(value: Any, limit: int = 70) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _shown_pair(recorded: Any, sent: Any, limit: int = 70) -> tuple[str, str]:
+    """Both values shortened; two long texts that only differ late are shown from just before where they part."""
+    shown = _short(recorded, limit), _short(sent, limit)
+    if shown[0] != shown[1] or not (isinstance(recorded, str) and isinstance(sent, str)):
+        return shown
+    parting = next((i for i, (a, b) in enumerate(zip(recorded, sent)) if a != b), min(len(recorded), len(sent)))
+    start = max(0, parting - 20)
+    return f"…{_short(recorded[start:], limit)}", f"…{_short(sent[start:], limit)}"
+
+
 def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -351,10 +361,11 @@ class MatchingLibrary:
         if not diffs:
             return f"Closest recording: {where}; it differs after the first {_MAX_FIELDS} fields compared.", False
         field_name, recorded_value, sent_value = diffs[0]
+        recorded_shown, sent_shown = _shown_pair(recorded_value, sent_value)
         more = len(diffs) - 1
         return (
             f"Closest recording: {where}; field `{_clip(field_name, 100)}` differs: "
-            f"recorded {_short(recorded_value)}, sent {_short(sent_value)}"
+            f"recorded {recorded_shown}, sent {sent_shown}"
             + (f" (and {'at least ' if len(sent) >= _MAX_FIELDS else ''}{more} more field{'s' if more > 1 else ''})." if more else "."),
             False,
         )
