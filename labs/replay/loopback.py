@@ -5,19 +5,50 @@ on a free port chosen by binding the socket first (so there is no race between p
 in a daemon thread that does not block the kernel, and stopped cleanly. `LoopbackServer` does that for
 one app; `ServedApp` is the base of the classes that own one (start, stop, `with`, serve in the foreground).
 Either can serve https instead, given a certificate and its key (`use_tls`): the drill services do, because
-azure-core sends bearer tokens over https only.
+azure-core sends bearer tokens over https only. `read_body` reads a request body within a size and a time
+limit, for the replay server and the web app alike (uvicorn bounds neither).
 """
 
 from __future__ import annotations
 
+import math
 import socket
 import threading
 import time
-from typing import Any, Self
+from collections.abc import AsyncIterable
+from typing import Any, Literal, Self
 
+import anyio
 import uvicorn
 
-__all__ = ["LoopbackServer", "ServedApp"]
+__all__ = ["BodyRefused", "LoopbackServer", "ServedApp", "read_body"]
+
+
+class BodyRefused(Exception):
+    """A request body over its size limit (`declared` by Content-Length, or `counted` as it came) or too slow."""
+
+    def __init__(self, reason: Literal["declared", "counted", "timeout"], size: int) -> None:
+        super().__init__(reason)
+        self.reason, self.size = reason, size  # size: the bytes declared, or those that came
+
+
+async def read_body(chunks: AsyncIterable[bytes], content_length: str, limit: int, seconds: float) -> bytes:
+    """The whole body, at most `limit` bytes, arriving within `seconds` (no time limit when 0); BodyRefused if not."""
+    declared = content_length.strip()
+    if declared.isdigit() and int(declared) > limit:
+        raise BodyRefused("declared", int(declared))
+    parts: list[bytes] = []
+    size = 0
+    try:
+        with anyio.fail_after(seconds if seconds > 0 else math.inf):
+            async for chunk in chunks:
+                size += len(chunk)
+                if size > limit:
+                    raise BodyRefused("counted", size)
+                parts.append(chunk)
+    except TimeoutError:
+        raise BodyRefused("timeout", size) from None
+    return b"".join(parts)
 
 
 class LoopbackServer:

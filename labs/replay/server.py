@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import math
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
@@ -31,7 +30,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-import anyio
 import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -40,7 +38,7 @@ from starlette.routing import Route
 
 from ..config import Mode, display_path, settings
 from .cassette import SURFACE_NAMES, RecordedResponse, SurfaceName, asks_for_stream, load_fixtures
-from .loopback import ServedApp
+from .loopback import BodyRefused, ServedApp, read_body
 from .matching import Match, MatchingLibrary, ReplayMiss
 from .recording import Recorder, RecordProxy
 from .sse import SSEEvent, encode_event
@@ -240,22 +238,16 @@ class ReplayServer(ServedApp):
     async def _read_body(self, request: Request) -> bytes:
         """The whole body, at most MAX_BODY_BYTES, arriving within `body_timeout`; _Refused (413, 408) otherwise."""
         declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-            raise _Refused(413, "request_too_large", f"The request body is {int(declared):,} bytes; the replay server takes at most {MAX_BODY_BYTES:,}.")
-        chunks: list[bytes] = []
-        size = 0
         try:
-            with anyio.fail_after(self.body_timeout if self.body_timeout > 0 else math.inf):
-                async for chunk in request.stream():
-                    size += len(chunk)
-                    if size > MAX_BODY_BYTES:
-                        raise _Refused(413, "request_too_large", f"The request body is over {MAX_BODY_BYTES:,} bytes, the most the replay server takes.")
-                    chunks.append(chunk)
-        except TimeoutError:
+            return await read_body(request.stream(), declared, MAX_BODY_BYTES, self.body_timeout)
+        except BodyRefused as refused:
+            if refused.reason == "declared":
+                raise _Refused(413, "request_too_large", f"The request body is {refused.size:,} bytes; the replay server takes at most {MAX_BODY_BYTES:,}.") from None
+            if refused.reason == "counted":
+                raise _Refused(413, "request_too_large", f"The request body is over {MAX_BODY_BYTES:,} bytes, the most the replay server takes.") from None
             raise _Refused(
-                408, "request_timeout", f"The request body did not arrive within {self.body_timeout:g} s ({size:,} bytes came; its Content-Length said {declared or 'nothing'})."
+                408, "request_timeout", f"The request body did not arrive within {self.body_timeout:g} s ({refused.size:,} bytes came; its Content-Length said {declared or 'nothing'})."
             ) from None
-        return b"".join(chunks)
 
     # -- the services ----------------------------------------------------------------------------
 

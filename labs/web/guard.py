@@ -22,13 +22,14 @@ saying what was refused and why.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
-import anyio
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ..replay.loopback import BodyRefused, read_body
 
 __all__ = ["LOOPBACK_NAMES", "MAX_BODY_BYTES", "RequestGuard", "problem"]
 
@@ -153,25 +154,26 @@ class RequestGuard:
 
     async def _read_body(self, scope: Scope, headers: dict[str, str], receive: Receive) -> tuple[JSONResponse | None, Receive]:
         """The whole body, read within the limits, and a `receive` that hands it to the app; or a refusal."""
-        declared = headers.get("content-length", "").strip()
-        if declared.isdigit() and int(declared) > self.max_body_bytes:
-            return self._too_large(), receive
-        chunks: list[bytes] = []
-        size = 0
-        with anyio.move_on_after(self.body_seconds) as waited:
+        left: list[Message] = []  # the client's disconnect, if it left before the body was complete
+
+        async def chunks() -> AsyncIterator[bytes]:
             while True:
                 message = await receive()
-                if message["type"] != "http.request":  # the client left: let the app see it, as it would have
-                    return None, _replay([message], receive)
-                chunks.append(message.get("body", b""))
-                size += len(chunks[-1])
-                if size > self.max_body_bytes:
-                    return self._too_large(), receive
+                if message["type"] != "http.request":
+                    left.append(message)
+                    return
+                yield message.get("body", b"")
                 if not message.get("more_body", False):
-                    break
-        if waited.cancelled_caught:
-            return problem(408, ["body"], f"the request body did not arrive within {self.body_seconds:g} s (is Content-Length larger than the body?)", "body_timeout"), receive
-        body = b"".join(chunks)
+                    return
+
+        try:
+            body = await read_body(chunks(), headers.get("content-length", ""), self.max_body_bytes, self.body_seconds)
+        except BodyRefused as refused:
+            if refused.reason == "timeout":
+                return problem(408, ["body"], f"the request body did not arrive within {self.body_seconds:g} s (is Content-Length larger than the body?)", "body_timeout"), receive
+            return self._too_large(), receive
+        if left:  # the client left: let the app see it, as it would have
+            return None, _replay(left, receive)
         unreadable = _unreadable_json(body) if body and "json" in headers.get("content-type", "").lower() else None
         if unreadable is not None:
             return unreadable, receive
