@@ -76,8 +76,8 @@ def _fix(name: str, value: str | None = None) -> str:
     """How to give a setting a new value (`value`, or a valid one) so that the kernel sees it."""
     path = _dotenv_path()
     wanted = f"{name}={value}" if value else name
-    in_dotenv = path.is_file() and name in dotenv_values(path)
-    if in_dotenv and os.environ.get(name) == dotenv_values(path)[name]:
+    from_file = dotenv_values(path) if path.is_file() else {}
+    if name in from_file and os.environ.get(name) == from_file[name]:
         return f"set {wanted} in {display_path(path)}, then restart the kernel (it keeps the values it read first)"
     if os.environ.get(name, "").strip():
         return f"{name} is set in the environment (where JupyterLab started, or by this kernel), which wins over .env: set {wanted} there and restart"

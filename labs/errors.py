@@ -14,9 +14,9 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Any
 
-__all__ = ["register_error_display", "replay_miss_message"]
+from .replay.matching import MISS_CODE
 
-MISS_CODE = "replay_miss"  # the error code the replay server answers a miss with, on every surface
+__all__ = ["register_error_display", "replay_miss_message"]
 
 
 def replay_miss_message(error: BaseException) -> str | None:

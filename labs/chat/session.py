@@ -27,6 +27,7 @@ from rich.text import Text
 
 from ..config import settings
 from ..display import shorten, terminal_text
+from ..replay.matching import MISS_CODE
 from .backends import Backend, Message
 
 __all__ = ["COMMANDS", "RECORDED_PROMPTS", "Answer", "Chat", "ChatStats"]
@@ -172,7 +173,7 @@ class Chat:
             self.console.print(f"[dim]{first}done in {answer.total:.2f} s · {answer.words} words[/]")
 
     def _report(self, error: Exception) -> None:
-        if getattr(error, "code", None) == "replay_miss":
+        if getattr(error, "code", None) == MISS_CODE:
             self.console.print("[red]✗ No recording answers this message.[/] In replay mode the chat plays back its recorded conversation:")
             for number, prompt in enumerate(RECORDED_PROMPTS, 1):
                 self.console.print(f"   {number}. {terminal_text(prompt)}", markup=False)

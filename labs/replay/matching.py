@@ -37,7 +37,9 @@ from urllib.parse import parse_qsl, urlencode
 from .cassette import Cassette, Interaction, SurfaceName, asks_for_stream
 from .surfaces import Surface, surface
 
-__all__ = ["INSTRUCTOR_HINT", "Match", "MatchingLibrary", "ReplayMiss", "normalise_body", "normalise_path"]
+__all__ = ["INSTRUCTOR_HINT", "MISS_CODE", "Match", "MatchingLibrary", "ReplayMiss", "normalise_body", "normalise_path"]
+
+MISS_CODE = "replay_miss"  # the error code a miss is answered with, in every surface's error shape
 
 _IGNORED_KEYS = {"stream", "stream_options", "api-version", "api_version"}
 _TOOL_OUTPUT = "<tool output>"

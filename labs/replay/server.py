@@ -39,7 +39,7 @@ from starlette.routing import Route
 from ..config import Mode, display_path, settings
 from .cassette import SURFACE_NAMES, RecordedResponse, SurfaceName, asks_for_stream, load_fixtures
 from .loopback import BodyRefused, ServedApp, read_body
-from .matching import Match, MatchingLibrary, ReplayMiss
+from .matching import MISS_CODE, Match, MatchingLibrary, ReplayMiss
 from .recording import Recorder, RecordProxy
 from .sse import SSEEvent, encode_event
 from .surfaces import route, surface
@@ -273,7 +273,7 @@ class ReplayServer(ServedApp):
             headers = {"connection": "close"} if refused_body.status in (408, 413) else None  # the rest of the body is not read
             return JSONResponse(on.error_body(refused_body.message, refused_body.code), status_code=refused_body.status, headers=headers)
         if isinstance(found_match, str):
-            return JSONResponse(on.error_body(found_match, "replay_miss"), status_code=404)
+            return JSONResponse(on.error_body(found_match, MISS_CODE), status_code=404)
         match = found_match
         response = match.interaction.response
         if response.events is not None and asks_for_stream(body):

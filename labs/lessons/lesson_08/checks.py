@@ -22,6 +22,7 @@ from typing import Any
 from ...checks import Case, exercise
 from ...clients import RECORDED_MODEL, async_openai_client
 from ...config import FIXTURES_DIR
+from ...errors import replay_miss_message
 from ...recordings import chat_text, fixture
 
 __all__ = ["CONVERSATION", "Conversation", "Turns", "check_converse", "converse_through_sk"]
@@ -82,7 +83,7 @@ async def converse_through_sk(converse: Callable[..., Any], turns: Turns) -> Con
                 result = converse(service, history, list(turns.questions))
                 conversation.answers = await result if inspect.isawaitable(result) else result
         except Exception as error:
-            miss = _replay_miss(error)
+            miss = replay_miss_message(error)
             if miss is None:
                 raise
             conversation.replay_miss = miss
@@ -90,18 +91,6 @@ async def converse_through_sk(converse: Callable[..., Any], turns: Turns) -> Con
             conversation.printed = printed.getvalue()
             await client.close()
     return conversation
-
-
-def _replay_miss(error: BaseException) -> str | None:
-    """The replay server's message when `error` (SK wraps the SDK's error) is a request that matched no recording."""
-    import openai
-
-    seen: BaseException | None = error
-    while seen is not None:
-        if isinstance(seen, openai.NotFoundError) and isinstance(seen.body, dict) and seen.body.get("code") == "replay_miss":
-            return str(seen.body.get("message", ""))
-        seen = seen.__cause__ or seen.__context__
-    return None
 
 
 def _carried_every_turn(turns: Turns, conversation: Conversation) -> None:
