@@ -355,4 +355,87 @@ def test_request_log_records_a_request_that_got_no_response() -> None:
     with pytest.raises(openai.APIConnectionError):
         client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "q"}])
     assert [(a.retry, a.status) for a in log.attempts] == [(0, None), (1, None)] and log.sdk_retries == 1
-    assert "no response" in str(log.attempts[0])
+    assert str(log.attempts[0]) == "POST /v1/chat/completions  retry #0 → no response"
+
+
+# -- what the lesson prints about an answer and a run ------------------------------------------------
+
+
+def test_the_summary_says_how_the_answer_ended() -> None:
+    first = ResumableAnswer([])
+    feed(first, [chunk("Pack light.", finish="stop")])
+    assert first.summary() == "complete after 1 attempt (no failures); 11 characters"
+
+    recovered = ResumableAnswer([])
+    feed(recovered, [chunk("Pack")], fail=connection_error())
+    feed(recovered, [chunk(" light.", finish="stop")])
+    assert recovered.summary() == "complete after 2 attempts (connection ×1); 11 characters"
+
+    lost = ResumableAnswer([])
+    feed(lost, [chunk("Pack")], fail=connection_error())
+    feed(lost, [], fail=resilience.IncompleteStream("cut"))
+    assert lost.summary() == "INCOMPLETE after 2 attempts (connection ×1, incomplete_stream ×1); kept 4 characters; last error not finished"
+    lost.error = connection_error()
+    assert lost.summary().endswith("; last error APIConnectionError: Connection error.")
+
+
+def test_a_new_answer_has_no_error_and_holds_nothing_back() -> None:
+    answer = ResumableAnswer([{"role": "user", "content": "q"}])
+    assert answer.error is None and not answer.complete and answer.attempts == 0
+    assert answer.add(chunk("Pack")) == "Pack" and answer.text == "Pack"  # not resuming: nothing held back
+    assert answer.add(ChatCompletionChunk.model_validate({"id": "c", "object": "chat.completion.chunk", "created": 0, "model": MODEL, "choices": []})) == ""
+
+
+def test_a_resumed_answer_uses_its_own_minimum_overlap() -> None:
+    # "tent " repeats the end of the kept text with four letters: a repeat by default, new text when five are asked for.
+    default, strict = ResumableAnswer([]), ResumableAnswer([], min_overlap=5)
+    for answer in (default, strict):
+        feed(answer, [chunk("Pack the tent ")], fail=connection_error())
+    assert feed(default, [chunk("tent and stove."), chunk(None, finish="stop")]) == "and stove."
+    assert feed(strict, [chunk("tent and stove."), chunk(None, finish="stop")]) == "tent and stove."
+
+
+def test_error_stats_lines_name_each_kind_once_in_order() -> None:
+    stats = ErrorStats()
+    assert stats.error_rate == 0.0 and stats.recovery_rate == 0.0  # nothing counted: no division by zero
+    for fails in ([connection_error()], [resilience.IncompleteStream("cut")], [connection_error(), connection_error(), connection_error()], [connection_error(), connection_error(), connection_error()]):
+        answer = ResumableAnswer([])
+        for error in fails:
+            feed(answer, [], fail=error)
+        if len(fails) == 1:
+            feed(answer, [chunk("ok", finish="stop")])
+        stats.add(answer)
+    assert (stats.recovered, stats.gave_up, stats.first_try) == (2, 2, 0)
+    for _ in range(2):
+        clean = ResumableAnswer([])
+        feed(clean, [chunk("ok", finish="stop")])
+        stats.add(clean)
+    assert stats.first_try == 2 and stats.calls == 6
+    assert str(stats).split("\n") == [
+        "calls 6: 2 first try, 2 recovered, 2 gave up",
+        "attempts 12, failed 8 (error rate 67%); recovery rate 50%",
+        f"  {'connection':<18} 7",
+        f"  {'incomplete_stream':<18} 1",
+    ]
+
+
+def test_the_request_log_keeps_each_try_with_its_method_path_retry_and_status(server: ReplayServer) -> None:
+    log = RequestLog()
+    client = sdk(server, log)
+    mark = log.mark()
+    read_plainly(client, scenarios.SERVER_ERROR)
+    tries = log.since(mark)
+    assert [str(a) for a in tries] == ["POST /v1/chat/completions  retry #0 → 500", "POST /v1/chat/completions  retry #1 → 200"]
+    assert log.statuses() == {500: 1, 200: 1} and log.sdk_retries == 1 and log.since(log.mark()) == []
+
+
+def test_the_request_log_client_takes_the_callers_options() -> None:
+    client = RequestLog().http_client(timeout=httpx2.Timeout(1.5))
+    assert client.timeout == httpx2.Timeout(1.5)
+
+
+def test_the_request_log_counts_a_request_without_the_sdks_retry_header_as_a_first_try(server: ReplayServer) -> None:
+    log = RequestLog()
+    with log.http_client() as client:  # a plain request through the same client: no x-stainless-retry-count
+        client.get(f"{server.url}/_labs/health")
+    assert [(a.method, a.path, a.retry, a.status) for a in log.attempts] == [("GET", "/_labs/health", 0, 200)]

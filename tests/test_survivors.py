@@ -50,6 +50,7 @@ def test_a_checker_that_tries_no_cases_fails_the_exercise() -> None:
         ("in the middle", "middle of it", " of it"),  # a repeat that starts at a word boundary is trimmed
         ("in the middle", "the middle of it", " of it"),
         ("no, no", ", no.", ", no."),  # "no" is shorter than four characters: not a repeat
+        ("Pack a", "a tent.", " tent."),  # a tight join is judged by the continuation's first character only
     ],
 )
 def test_merge_overlap_trims_only_whole_word_repeats(kept: str, continuation: str, new: str) -> None:
