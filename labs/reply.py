@@ -93,7 +93,7 @@ class ReplyCollector:
     def __init__(self, choice: int = 0) -> None:
         self.choice = choice
         self._text: list[str] = []
-        self._refusal: list[str] | None = None
+        self._refusal: list[str] = []
         self._finish_reason: str | None = None
         self._usage: CompletionUsage | None = None
         self._tools = ToolCallAccumulator()
@@ -111,7 +111,7 @@ class ReplyCollector:
                 self._text.append(delta.content)
                 events.append(TextDelta(delta.content))
             if delta.refusal is not None:
-                self._refusal = (self._refusal or []) + [delta.refusal]
+                self._refusal.append(delta.refusal)
                 if delta.refusal:
                     events.append(RefusalDelta(delta.refusal))
             for call in delta.tool_calls or []:
@@ -128,7 +128,7 @@ class ReplyCollector:
         """Everything collected so far."""
         return StreamedReply(
             text="".join(self._text),
-            refusal=None if self._refusal is None else "".join(self._refusal) or None,
+            refusal="".join(self._refusal) or None,
             finish_reason=self._finish_reason,
             usage=self._usage,
             tool_calls=tuple(self._tools.calls()),
@@ -149,13 +149,12 @@ def reference_reply(chunks: Iterable[ChatCompletionChunk], choice: int = 0) -> S
     """The same reply as the SDK's own `ChatCompletionStreamState` assembles it: the reference checks compare with."""
     from openai.lib.streaming.chat import ChatCompletionStreamState
 
+    chunks = list(chunks)
+    if not chunks:
+        return StreamedReply()
     state = ChatCompletionStreamState()
-    handled = 0
     for chunk in chunks:
         state.handle_chunk(chunk)
-        handled += 1
-    if not handled:
-        return StreamedReply()
     # The snapshot, not get_final_completion(): that raises LengthFinishReasonError on a cut-short answer.
     snapshot = state.current_completion_snapshot
     picked = next((c for c in snapshot.choices if c.index == choice), None)
