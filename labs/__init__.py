@@ -14,7 +14,7 @@ from .clients import (
     openai_client,
     sk_chat_completion,
 )
-from .checks import check
+from .checks import check, hint
 from .config import ConfigError, MissingCredentialError, settings
 from .demos import fault_server, only_in_replay, register_magics
 from .errors import register_error_display
@@ -32,6 +32,7 @@ __all__ = [
     "check",
     "configure_agents_sdk",
     "fault_server",
+    "hint",
     "model",
     "only_in_replay",
     "openai_client",

@@ -15,6 +15,12 @@ check never stops "Run all".
   that calls the learner's code, so the runtime can tell a learner's error from a checker's; its
   result is compared with `expected`, or handed to `verify`, which asserts. An awaitable result is
   awaited on a fresh event loop in a worker thread, because in Jupyter the kernel's loop is running.
+- A failing case's hint answers the mistake when the checker recognises it: each `Mistake` of a case
+  looks at what the learner's code returned (or the exception it raised) and, when it sees itself, its
+  hint replaces the case's general one. A checker thus says "return ToolCall objects, not dicts" to the
+  learner who returned dicts, and "key the pieces by index" to the one who joined by position.
+- A second, more explicit hint is one call away: `labs.hint("3.1")` prints the one its checker
+  registered (`@exercise("3.1", hint=...)`), for the learner who is stuck after the first.
 - `check` prints one line per case and returns a `CheckResult`, which displays as nothing so the
   lines are not repeated as `Out[n]`. It writes nothing else: the grader (`labs.grading`) never trusts
   what a learner's kernel reports. It runs the learner's exercise cells in a process of its own and
@@ -29,12 +35,14 @@ import importlib
 import inspect
 import re
 import reprlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any, Literal, TypeVar
 
-__all__ = ["Case", "CaseResult", "CheckResult", "Status", "check", "checker_for", "evaluate", "exercise"]
+__all__ = [
+    "Case", "CaseResult", "CheckResult", "Mistake", "Status", "check", "checker_for", "evaluate", "exercise", "hint", "hint_for",
+]
 
 Status = Literal["passed", "failed", "not_done"]
 Checker = Callable[..., Iterable["Case"]]
@@ -42,6 +50,7 @@ C = TypeVar("C", bound=Checker)
 
 _EXERCISE_ID = re.compile(r"^(\d+)\.(\d+)$")
 _checkers: dict[str, Checker] = {}
+_hints: dict[str, str] = {}
 _short = reprlib.Repr()
 _short.maxlevel, _short.maxlist, _short.maxdict, _short.maxstring, _short.maxother = 3, 6, 6, 80, 80
 
@@ -54,14 +63,26 @@ MISSING = _Missing.MISSING
 
 
 @dataclass(frozen=True)
+class Mistake:
+    """A typical wrong answer: `seen` recognises it from what the learner's code returned or the exception it raised."""
+
+    hint: str
+    seen: Callable[[Any], bool]
+
+
+@dataclass(frozen=True)
 class Case:
-    """One thing a checker tries: `run` calls the learner's code; the result must equal `expected` or pass `verify`."""
+    """One thing a checker tries: `run` calls the learner's code; the result must equal `expected` or pass `verify`.
+
+    When the case fails, the hint of the first of `mistakes` that sees itself in the outcome replaces `hint`.
+    """
 
     name: str
     run: Callable[[], object]
     expected: object = MISSING
     verify: Callable[[Any], None] | None = None
     hint: str = ""
+    mistakes: Sequence[Mistake] = ()
 
 
 @dataclass(frozen=True)
@@ -112,12 +133,13 @@ class CheckResult:
         """Show nothing as a cell's value: `check` has already printed the lines."""
 
 
-def exercise(exercise_id: str) -> Callable[[C], C]:
-    """Register the decorated function as the checker for `exercise_id` ("3.1")."""
+def exercise(exercise_id: str, *, hint: str = "") -> Callable[[C], C]:
+    """Register the decorated function as the checker for `exercise_id` ("3.1"), and `hint` as its second hint."""
     _lesson_module(exercise_id)
 
     def register(checker: C) -> C:
         _checkers[exercise_id] = checker
+        _hints[exercise_id] = _one_line(hint)
         return checker
 
     return register
@@ -141,6 +163,19 @@ def checker_for(exercise_id: str) -> Checker:
             f"no checker for exercise {exercise_id}: {module} has no function decorated @exercise({exercise_id!r})"
         )
     return _checkers[exercise_id]
+
+
+def hint_for(exercise_id: str) -> str:
+    """The second, more explicit hint the checker of `exercise_id` registered."""
+    checker_for(exercise_id)
+    if not _hints.get(exercise_id):
+        raise LookupError(f"exercise {exercise_id} has no second hint: give its checker @exercise({exercise_id!r}, hint=...)")
+    return _hints[exercise_id]
+
+
+def hint(exercise_id: str) -> None:
+    """Print the second, more explicit hint for `exercise_id`: what to do, for a learner stuck after the first."""
+    print(f"💡 Exercise {exercise_id}: {hint_for(exercise_id)}", flush=True)
 
 
 def check(exercise_id: str, *answers: object) -> CheckResult:
@@ -187,20 +222,31 @@ def _run_case(case: Case) -> CaseResult:
     except NotImplementedError as error:
         raise _NotDone(error) from error
     except Exception as error:
-        return CaseResult(case.name, False, f"your code raised {_describe(error)}", case.hint)
+        return CaseResult(case.name, False, f"your code raised {_describe(error)}", _hint(case, error))
     try:
         if case.expected is not MISSING and value != case.expected:
             message = f"expected {_short.repr(case.expected)}, got {_short.repr(value)}"
-            return CaseResult(case.name, False, message, case.hint)
+            return CaseResult(case.name, False, message, _hint(case, value))
         if case.verify is not None:
             case.verify(value)
     except NotImplementedError as error:
         raise _NotDone(error) from error
     except AssertionError as error:
-        return CaseResult(case.name, False, str(error) or "the result is not what was expected", case.hint)
+        return CaseResult(case.name, False, str(error) or "the result is not what was expected", _hint(case, value))
     except Exception as error:
-        return CaseResult(case.name, False, f"checking the result raised {_describe(error)}", case.hint)
+        return CaseResult(case.name, False, f"checking the result raised {_describe(error)}", _hint(case, value))
     return CaseResult(case.name, True)
+
+
+def _hint(case: Case, outcome: object) -> str:
+    """The hint of the first mistake that sees itself in `outcome` (a value or an exception), else the case's own."""
+    for mistake in case.mistakes:
+        try:
+            if mistake.seen(outcome):
+                return mistake.hint
+        except Exception:  # a recogniser that cannot read this outcome has not seen its mistake
+            continue
+    return case.hint
 
 
 def _resolve(value: object) -> object:

@@ -7,7 +7,7 @@ import io
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from ...checks import Case, exercise
+from ...checks import Case, Mistake, exercise
 from ...recordings import chat_chunks
 from ...reply import StreamedReply, reference_reply
 
@@ -32,6 +32,31 @@ def _printed_and_returned(collect: Callable[[Iterator[Any]], Any], chunks: list[
     return printed.getvalue(), returned
 
 
+def _reply(test: Callable[[StreamedReply], bool]) -> Callable[[object], bool]:
+    def seen(outcome: object) -> bool:
+        return isinstance(outcome, tuple) and isinstance(outcome[1], StreamedReply) and test(outcome[1])
+
+    return seen
+
+
+def reply_mistakes(expected: StreamedReply) -> tuple[Mistake, ...]:
+    """The typical wrong answers to 2.1 on a stream whose reply is `expected`, recognised in what came back."""
+    return (
+        Mistake("the usage chunk at the end has an empty `choices` list, so `chunk.choices[0]` raises IndexError there",
+                lambda outcome: isinstance(outcome, IndexError)),
+        Mistake("return a labs.reply.StreamedReply(text=..., refusal=..., finish_reason=..., usage=...), not a dict",
+                lambda outcome: isinstance(outcome, tuple) and isinstance(outcome[1], dict)),
+        Mistake("the usage comes in a chunk of its own at the end, the one whose `choices` is empty: keep chunk.usage from it",
+                _reply(lambda reply: reply.usage is None and expected.usage is not None)),
+        Mistake("the finish reason was lost: the chunks after the one that carries it (the usage chunk) have none, so keep the last one that is not None",
+                _reply(lambda reply: reply.finish_reason is None and expected.finish_reason is not None)),
+        Mistake("a refusal streams in `delta.refusal`, not in `delta.content`: collect it apart from the text",
+                _reply(lambda reply: expected.refusal is not None and reply.refusal != expected.refusal)),
+        Mistake("text is '' (an empty string), not None, when no delta carries any",
+                _reply(lambda reply: reply.text is None and expected.text == "")),
+    )
+
+
 def _verify(expected: StreamedReply) -> Callable[[tuple[str, Any]], None]:
     def verify(outcome: tuple[str, Any]) -> None:
         printed, reply = outcome
@@ -49,7 +74,11 @@ def _verify(expected: StreamedReply) -> Callable[[tuple[str, Any]], None]:
     return verify
 
 
-@exercise("2.1")
+@exercise("2.1", hint=(
+    "start with text pieces, refusal pieces, finish_reason = None and usage = None; for every chunk: if chunk.usage, keep it; "
+    "for choice in chunk.choices: append delta.content and delta.refusal when they are not None (and print them), and keep "
+    "choice.finish_reason when it is not None; at the end return StreamedReply(''.join(text), ''.join(refusal) or None, finish_reason, usage)"
+))
 def check_collect_reply(collect_reply: Callable[[Iterator[Any]], StreamedReply]) -> Iterator[Case]:
     for name, fixture, request, hint in _CASES:
         chunks = chat_chunks(fixture, request)
@@ -58,4 +87,5 @@ def check_collect_reply(collect_reply: Callable[[Iterator[Any]], StreamedReply])
             run=lambda chunks=chunks: _printed_and_returned(collect_reply, chunks),
             verify=_verify(reference_reply(chunks)),
             hint=hint,
+            mistakes=reply_mistakes(reference_reply(chunks)),
         )

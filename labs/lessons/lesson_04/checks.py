@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ...checks import Case, exercise
+from ...checks import Case, Mistake, exercise
 from ...recordings import chat_chunks
 from ...toolcalls import ToolCall, accumulate_tool_calls
 
@@ -103,13 +103,45 @@ def _verify_round(calls: list[ToolCall]) -> Callable[[_Outcome], None]:
     return verify
 
 
-@exercise("4.1")
+def _announced_late(outcome: object) -> bool:
+    return isinstance(outcome, _Outcome) and any(f"⏳ Looking up: {name}..." not in printed for name, printed in outcome.seen)
+
+
+def _messages(test: Callable[[list[Any]], bool]) -> Callable[[object], bool]:
+    return lambda outcome: isinstance(outcome, _Outcome) and isinstance(outcome.messages, list) and test(outcome.messages)
+
+
+def runner_mistakes(calls: list[ToolCall]) -> tuple[Mistake, ...]:
+    """The typical wrong answers to 4.1 on a round of `calls`, recognised in what the runner printed, returned or raised."""
+    return (
+        Mistake("a tool can fail: catch what it raises and answer the model with an 'Error: ...' content instead of stopping the round",
+                lambda outcome: isinstance(outcome, ConnectionError)),
+        Mistake("the model may ask for a tool that is not in `tools`: look the name up first and answer 'Error: unknown tool ...'",
+                lambda outcome: isinstance(outcome, KeyError)),
+        Mistake("arguments cut short are not JSON, so json.loads raises too: parse inside the same try as the call",
+                lambda outcome: isinstance(outcome, json.JSONDecodeError)),
+        Mistake("the progress line came after the tool had run, so the reader waited in silence: print it (flush=True) before the call",
+                _announced_late),
+        Mistake("a failed call still needs its tool message: the model must get an answer for every call it made",
+                _messages(lambda messages: len(messages) < len(calls))),
+        Mistake("a message's content must be text: json.dumps the tool's result",
+                _messages(lambda messages: any(isinstance(m, dict) and not isinstance(m.get("content"), str) for m in messages))),
+    )
+
+
+@exercise("4.1", hint=(
+    "for each call: print(f'⏳ Looking up: {call.name}...', end='', flush=True); then in one try: the function = tools[call.name] "
+    "(an unknown name is an error), arguments = json.loads(call.arguments), result = the function(**arguments), content = json.dumps(result), "
+    "print ' ✅'; except Exception as error: content = f'Error: {error}', print ' ❌ ...'; append "
+    "{'role': 'tool', 'tool_call_id': call.id, 'content': content}; return the list"
+))
 def check_run_with_progress(run_with_progress: Runner) -> Iterator[Case]:
     lookups = accumulate_tool_calls(chat_chunks("04_tool_progress/streamed_rounds", 0))
     broken = accumulate_tool_calls(chat_chunks("04_tool_progress/broken_calls", 0))
     by_name = {call.name: call for call in broken}
     yield Case("two parallel lookups", lambda: _run(run_with_progress, lookups), verify=_verify_lookups(lookups),
-               hint="print the progress line with flush=True before calling the tool; content = json.dumps(result)")
+               hint="show the reader which tool runs before it runs, and answer each call with its result as JSON text",
+               mistakes=runner_mistakes(lookups))
     cases = [
         ("a tool that raises ConnectionError", "get_avalanche_risk", "unavailable", None,
          "catch the exception and put its message in an 'Error: ...' content"),
@@ -120,6 +152,7 @@ def check_run_with_progress(run_with_progress: Runner) -> Iterator[Case]:
     ]
     for name, tool, mention, not_run, hint in cases:
         calls = [by_name[tool]]
-        yield Case(name, lambda calls=calls: _run(run_with_progress, calls), verify=_verify_failure(calls, mention, not_run), hint=hint)
+        yield Case(name, lambda calls=calls: _run(run_with_progress, calls), verify=_verify_failure(calls, mention, not_run), hint=hint,
+                   mistakes=runner_mistakes(calls))
     yield Case("a round of four, three failing: one message per call, in order", lambda: _run(run_with_progress, broken),
-               verify=_verify_round(broken), hint="never raise: answer every call, in the order of the calls")
+               verify=_verify_round(broken), hint="never raise: answer every call, in the order of the calls", mistakes=runner_mistakes(broken))

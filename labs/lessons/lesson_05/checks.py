@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from ...checks import Case, exercise
+from ...checks import Case, Mistake, exercise
 from ...clients import RECORDED_MODEL, async_openai_client
 from ...config import FIXTURES_DIR
 from ...replay import ReplayServer
@@ -105,7 +105,41 @@ def _verify(events: list[TimedEvent]) -> Callable[[list[object]], None]:
     return verify
 
 
-@exercise("5.1")
+def _pairs(events: list[TimedEvent], rows: object) -> list[tuple[object, object]]:
+    """(expected row, learner's row) for each event, when the learner returned a list."""
+    if not isinstance(rows, list):
+        return []
+    return [(expected_row(at, event), row) for (at, event), row in zip(events, rows)]
+
+
+def timeline_mistakes(events: list[TimedEvent]) -> tuple[Mistake, ...]:
+    """The typical wrong answers to 5.1 on one run's events, recognised in the rows returned or the exception raised."""
+
+    def some(test: Callable[[object, object], bool]) -> Callable[[object], bool]:
+        return lambda rows: any(test(want, got) for want, got in _pairs(events, rows))
+
+    return (
+        Mistake("not every raw_response_event carries text: only those whose event.data is a ResponseTextDeltaEvent have a .delta; "
+                "return None for the others", lambda outcome: isinstance(outcome, AttributeError) and "delta" in str(outcome)),
+        Mistake("return the row dataclasses of labs.timeline (TextRow(at, text), ToolCalledRow(...), ...), not dicts or tuples",
+                some(lambda want, got: want is not None and isinstance(got, (dict, tuple)))),
+        Mistake("the SDK spells the run item event 'handoff_occured' (one r): compare event.name with that spelling",
+                some(lambda want, got: isinstance(want, HandoffOccurredRow) and got is None)),
+        Mistake("a tool's output can be any object: the row holds str(event.item.output)",
+                some(lambda want, got: isinstance(want, ToolOutputRow) and isinstance(got, ToolOutputRow) and not isinstance(got.output, str))),
+        Mistake("the rows carry the time they were given (`at`), unchanged",
+                some(lambda want, got: want is not None and type(want) is type(got) and getattr(got, "at", None) != getattr(want, "at", None))),
+        Mistake("a raw event that carries no text gets no row: return None for it",
+                some(lambda want, got: want is None and got is not None)),
+    )
+
+
+@exercise("5.1", hint=(
+    "if event.type == 'agent_updated_stream_event': AgentUpdatedRow(at, event.new_agent.name); if event.type == 'raw_response_event': "
+    "TextRow(at, event.data.delta) when event.data is a ResponseTextDeltaEvent, else None; otherwise it is a run item event: branch on "
+    "event.name ('tool_called', 'tool_output', 'message_output_created', 'handoff_requested', 'handoff_occured') and build the row "
+    "from event.item; None for any other event"
+))
 def check_timeline_row(timeline_row: Callable[[float, Any], object]) -> Iterator[Case]:
     runs = recorded_runs()
     cases = [
@@ -118,4 +152,5 @@ def check_timeline_row(timeline_row: Callable[[float, Any], object]) -> Iterator
     ]
     for name, run, hint in cases:
         events = runs[run]
-        yield Case(name, run=lambda events=events: [timeline_row(at, event) for at, event in events], verify=_verify(events), hint=hint)
+        yield Case(name, run=lambda events=events: [timeline_row(at, event) for at, event in events], verify=_verify(events), hint=hint,
+                   mistakes=timeline_mistakes(events))

@@ -15,7 +15,7 @@ from typing import Any
 from azure.ai.agents.models import AgentEventHandler
 
 from ...azure_events import awkward_chunks, recorded_streams, replay_into
-from ...checks import Case, exercise
+from ...checks import Case, Mistake, exercise
 from ...recordings import fixture
 
 GUIDE = "06_azure_event_handlers/trail_guide"
@@ -44,7 +44,36 @@ def _compare(expected: tuple[Counter[str], str]) -> Callable[[Any], None]:
     return verify
 
 
-@exercise("6.1")
+def _tallied(test: Callable[[dict[Any, int], str], bool]) -> Callable[[object], bool]:
+    def seen(outcome: object) -> bool:
+        if not (isinstance(outcome, tuple) and len(outcome) == 2 and isinstance(outcome[0], dict)):
+            return False
+        return test(outcome[0], outcome[1])
+
+    return seen
+
+
+def tally_mistakes(expected: tuple[Counter[str], str]) -> tuple[Mistake, ...]:
+    """The typical wrong answers to 6.1 on one recording, recognised in the tally returned or the exception raised."""
+    counts, text = expected
+    return (
+        Mistake("only a MessageDeltaChunk carries .text: look at the kind of event_data before reading its text",
+                lambda outcome: isinstance(outcome, AttributeError) and "text" in str(outcome)),
+        Mistake("each item of the stream is a tuple (event_type, event_data, what the handler returned): count the event_type",
+                _tallied(lambda got, _: any(isinstance(key, tuple) for key in got))),
+        Mistake("'done' comes once per HTTP stream, and a tool round has two: keep iterating until the stream itself stops",
+                _tallied(lambda got, _: counts.get("done", 0) > 1 and got.get("done", 0) == 1)),
+        Mistake("the text was counted twice: take it from the deltas or from the completed message, not from both",
+                _tallied(lambda _, got_text: bool(text) and got_text == text * 2)),
+        Mistake("return the counts as a dict (a Counter is one): event type → how many times it came",
+                lambda outcome: isinstance(outcome, tuple) and len(outcome) == 2 and isinstance(outcome[0], list)),
+    )
+
+
+@exercise("6.1", hint=(
+    "counts = Counter(); text = ''; for event_type, event_data, _ in stream: counts[event_type] += 1; "
+    "if isinstance(event_data, MessageDeltaChunk): text += event_data.text; return counts, text"
+))
 def check_tally(tally: Callable[[AgentEventHandler], tuple[Any, str]]) -> Iterator[Case]:
     cases = [
         ("a text run", GUIDE, [1], False, "count every event_type you iterate, and join the text of each MessageDeltaChunk"),
@@ -71,4 +100,5 @@ def check_tally(tally: Callable[[AgentEventHandler], tuple[Any, str]]) -> Iterat
             run=lambda chunked=chunked: tally(replay_into(AgentEventHandler(), *chunked)),
             verify=_compare(_recorded(recording, streams)),
             hint=hint,
+            mistakes=tally_mistakes(_recorded(recording, streams)),
         )

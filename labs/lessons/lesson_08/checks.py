@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from ...checks import Case, exercise
+from ...checks import Case, Mistake, exercise
 from ...clients import RECORDED_MODEL, async_openai_client
 from ...config import FIXTURES_DIR
 from ...errors import replay_miss_message
@@ -136,9 +136,45 @@ def _printed_both_answers(turns: Turns, conversation: Conversation) -> None:
         raise AssertionError(f"the printed output lacks the answer {missing[0][:40]!r}")
 
 
-@exercise("8.1")
+def _second_request(conversation: object) -> list[dict[str, Any]] | None:
+    if not isinstance(conversation, Conversation) or len(conversation.requests) < 2:
+        return None
+    return conversation.requests[1].get("messages", [])
+
+
+def converse_mistakes(turns: Turns) -> tuple[Mistake, ...]:
+    """The typical wrong answers to 8.1, recognised in the requests the learner's code sent and what it returned."""
+    first_answer = turns.answers[0]
+
+    def assistant_said(test: Callable[[list[Any]], bool]) -> Callable[[object], bool]:
+        def seen(conversation: object) -> bool:
+            messages = _second_request(conversation)
+            return messages is not None and test([m.get("content") for m in messages if m.get("role") == "assistant"])
+
+        return seen
+
+    return (
+        Mistake("the second question went without the first answer: the model remembers only what the history carries, so add "
+                "the reply to it before asking again", assistant_said(lambda said: not said)),
+        Mistake("the history got one chunk, not the whole reply: the chunks add up with + into one message, whose content is the "
+                "whole answer", assistant_said(lambda said: bool(said) and said[0] != first_answer)),
+        Mistake("a request was not streamed: the chunks come from service.get_streaming_chat_message_content",
+                lambda conversation: isinstance(conversation, Conversation) and any(r.get("stream") is not True for r in conversation.requests)),
+        Mistake("return the answers' texts (reply.content), not the message objects or the chunks",
+                lambda conversation: isinstance(conversation, Conversation) and isinstance(conversation.answers, list)
+                and any(not isinstance(answer, str) for answer in conversation.answers)),
+    )
+
+
+@exercise("8.1", hint=(
+    "for question in questions: history.add_user_message(question); chunks = []; async for chunk in "
+    "service.get_streaming_chat_message_content(chat_history=history, settings=OpenAIChatPromptExecutionSettings()): "
+    "print(chunk.content, end='', flush=True); chunks.append(chunk); then reply = functools.reduce(operator.add, chunks), "
+    "history.add_message(reply) and answers.append(reply.content); return answers"
+))
 def check_converse(converse: Callable[..., Any]) -> Iterator[Case]:
     turns = Turns.recorded()
+    mistakes = converse_mistakes(turns)
     outcome: list[Conversation] = []
 
     async def run() -> Conversation:
@@ -150,6 +186,7 @@ def check_converse(converse: Callable[..., Any]) -> Iterator[Case]:
         run,
         verify=partial(_carried_every_turn, turns),
         hint="after each stream, add the reply (the chunks added together with +) to the history before the next question",
+        mistakes=mistakes,
     )
     if not outcome or outcome[-1].replay_miss:
         return
@@ -159,16 +196,19 @@ def check_converse(converse: Callable[..., Any]) -> Iterator[Case]:
         lambda: conversation,
         verify=partial(_streamed_both_answers, turns),
         hint="stream with service.get_streaming_chat_message_content and return [reply.content, ...] in order",
+        mistakes=mistakes,
     )
     yield Case(
         "the history holds every turn",
         lambda: conversation,
         verify=partial(_history_holds_every_turn, turns),
         hint="history.add_user_message(question) before each request, history.add_message(reply) after it",
+        mistakes=mistakes,
     )
     yield Case(
         "each answer printed as it streamed",
         lambda: conversation,
         verify=partial(_printed_both_answers, turns),
         hint='print(chunk.content, end="", flush=True) for every chunk',
+        mistakes=mistakes,
     )

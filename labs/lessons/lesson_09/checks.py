@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from ...checks import Case, exercise
+from ...checks import Case, Mistake, exercise
 from ...web.events import ResponseComplete, TextDeltaEvent, ToolStart, WebEvent, encode, payload
 
 Frame = Callable[[str, dict[str, Any], int], bytes]
@@ -20,7 +21,34 @@ def _verify(expected: bytes) -> Callable[[object], None]:
     return verify
 
 
-@exercise("9.1")
+def frame_mistakes(event_type: str, data: dict[str, Any], event_id: int) -> tuple[Mistake, ...]:
+    """The typical wrong answers to 9.1 for one event: each is the frame that mistake writes, compared byte for byte."""
+
+    def framed(body: str, end: str = "\n\n") -> bytes:
+        return f"id: {event_id}\nevent: {event_type}\ndata: {body}{end}".encode()
+
+    compact = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    right = framed(compact)
+
+    def writes(wrong: bytes) -> Callable[[object], bool]:
+        return lambda got: wrong != right and got == wrong
+
+    return (
+        Mistake("return bytes: encode the frame's text as UTF-8", lambda got: isinstance(got, str)),
+        Mistake("an event ends with a blank line: the browser dispatches it only after the empty line that follows the data",
+                writes(framed(compact, "\n"))),
+        Mistake("json.dumps puts a space after ',' and ':' unless you pass separators=(',', ':')", writes(framed(json.dumps(data, ensure_ascii=False)))),
+        Mistake("json.dumps escapes every non-ASCII character unless told not to: the stream is UTF-8, keep the text as it is",
+                writes(framed(json.dumps(data, separators=(",", ":"))))),
+        Mistake("the frame's lines end in '\\n' alone, not '\\r\\n'",
+                writes(right.replace(b"\n", b"\r\n"))),
+    )
+
+
+@exercise("9.1", hint=(
+    "text = f'id: {event_id}\\nevent: {event_type}\\ndata: ' + json.dumps(data, separators=(',', ':'), ensure_ascii=False) "
+    "+ '\\n\\n'; return text.encode('utf-8')"
+))
 def check_frame(frame: Frame) -> Iterator[Case]:
     cases: list[tuple[str, WebEvent, int, str]] = [
         ("a text delta", TextDeltaEvent("Hello"), 3, "write id:, event: and data: lines, each ending in \\n, then a blank line; the data is compact JSON (separators=(',', ':'))"),
@@ -31,4 +59,5 @@ def check_frame(frame: Frame) -> Iterator[Case]:
     ]
     for name, event, event_id, hint in cases:
         expected = encode(event, event_id).encode()  # sse-starlette's own bytes for this event
-        yield Case(name, run=lambda event=event, event_id=event_id: frame(event.type, payload(event), event_id), verify=_verify(expected), hint=hint)
+        yield Case(name, run=lambda event=event, event_id=event_id: frame(event.type, payload(event), event_id), verify=_verify(expected), hint=hint,
+                   mistakes=frame_mistakes(event.type, payload(event), event_id))

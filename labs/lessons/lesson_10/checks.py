@@ -6,7 +6,7 @@ import math
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from ...checks import Case, exercise
+from ...checks import Case, Mistake, exercise
 from ...recordings import fixture
 
 FOLDER = "10_resilience_and_metrics"
@@ -57,7 +57,29 @@ def _same(expected: dict[str, Any]) -> Callable[[Any], None]:
     return verify
 
 
-@exercise("10.1")
+def metrics_mistakes(events: list[tuple[float, str]]) -> tuple[Mistake, ...]:
+    """The typical wrong answers to 10.1 on one recording, recognised in the summary returned or the exception raised."""
+    right = expected_summary(events)
+    every_gap = max((b - a for (a, _), (b, _) in zip(events, events[1:])), default=0.0)
+
+    def value(key: str, wrong: object) -> Callable[[object], bool]:
+        return lambda got: isinstance(got, dict) and wrong != right[key] and got.get(key) == wrong
+
+    return (
+        Mistake("ttft is the time of the first event that carries text: a role chunk or a tool call's first piece comes earlier",
+                value("ttft", events[0][0] if events else None)),
+        Mistake("text_events counts only the events that carry text; `events` counts them all", value("text_events", len(events))),
+        Mistake("the gaps run between consecutive events that carry text, not between every two events", value("max_gap", every_gap)),
+        Mistake("a stream may carry no text at all: then ttft is None and max_gap 0.0 (max(gaps, default=0.0))",
+                lambda outcome: isinstance(outcome, (ValueError, IndexError, TypeError)) and not right["text_events"]),
+    )
+
+
+@exercise("10.1", hint=(
+    "in record(t, text): self.times.append(t); if text: self.text_times.append(t); in summary(): ttft = text_times[0] if any else None, "
+    "total = times[-1] (0.0 if none), events = len(times), text_events = len(text_times), max_gap = "
+    "max((b - a for a, b in zip(text_times, text_times[1:])), default=0.0)"
+))
 def check_stream_metrics(stream_metrics: Callable[[], Any]) -> Iterator[Case]:
     cases = [
         ("a stream that opens with a role chunk (no text)", "latency_slow_first_token", 0, "ttft is the time of the first event that carries text, not of the first event"),
@@ -67,4 +89,5 @@ def check_stream_metrics(stream_metrics: Callable[[], Any]) -> Iterator[Case]:
     ]
     for name, scenario, request, hint in cases:
         events = recorded_events(scenario, request)
-        yield Case(name, run=lambda events=events: _feed(stream_metrics, events), verify=_same(expected_summary(events)), hint=hint)
+        yield Case(name, run=lambda events=events: _feed(stream_metrics, events), verify=_same(expected_summary(events)), hint=hint,
+                   mistakes=metrics_mistakes(events))
