@@ -1,16 +1,28 @@
 """`python -m labs.bench` (`make bench`): how much the workbook's machinery costs, each figure a ratio to a floor
 measured in the same run, so machines of different speeds give comparable numbers.
 
-- P1: the notebook suite (nbval over solutions/ and notebooks/, as `make test` runs it) ÷ its floor: for
-  each notebook, a bare kernel start plus that notebook's import lines. What is left is our code.
+- P1: the notebook suite (nbval over solutions/ and notebooks/, one notebook at a time) less its deliberate
+  pace ÷ its floor: for each notebook, a bare kernel start plus that notebook's import lines. The deliberate
+  pace is kept on purpose and reported on its own (`paced_s`): the cells that replay at a recorded pace
+  (`with labs.replay_speed(1):` or any speed but 0), timed by nbval itself (its JUnit report), and the
+  recorded stalls that play in real seconds outside them (`stall_s`, from the replay servers' play log,
+  `LABS_PLAY_LOG`). P1 = (suite − paced − stalls) ÷ floor; `raw_ratio` is suite ÷ floor. What is left is our code.
 - P2: the real openai SDK reading a 2,000-chunk stream from the loopback replay server at speed 0 ÷ the
   same bytes through an in-memory transport (`httpx2.MockTransport`): the cost of a real socket and server.
+  The two are timed in turn, one pair per repeat, so a change of load on the machine hits both alike.
 - P3: replay timing at speed 1: the median and p95 of |actual gap − recorded gap| between chunks, and the
   time-to-first-token error, as the SDK sees them.
 - P4: the SSE relay, measured by `python -m labs.web.bench` when that module exists ("not available" otherwise).
 - P5: rendering a 5,000-token answer in a kernel with `labs.display.LiveMarkdown` ÷ `print(..., flush=True)`
   per token, measured at the client (until the kernel is idle and every message has arrived). The display
   is paced at 50 tokens/s on its own clock, so it redraws as often as it would live; the loop runs flat out.
+- P6: the learner's Run All of each solution notebook at speed 1 (`LABS_REPLAY_SPEED=1`, as a learner sees
+  it) beside the sum of the recorded durations of the answers it plays and of its stalls (from the play log):
+  the floor of a paced run. Answers played at the same time (lesson 10 sends eight at once) each count, so
+  a notebook can finish under its sum.
+
+Each figure is measured `--repeats` times: its headline (the median) comes with `<name>_min` and `<name>_max`,
+and `runs`, the number of repeats. A full `make bench` (three repeats) takes about 15 minutes.
 
 Timings depend on the machine and on what else runs on it, so none of this is a test: `make test` does not
 run it, and tests/test_bench.py only smoke-runs each measurement with tiny sizes. The output is a table,
@@ -30,15 +42,30 @@ import subprocess
 import sys
 import tempfile
 import time
+import xml.etree.ElementTree as ElementTree
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from .replay.cassette import Cassette, Interaction, RecordedEvent, RecordedRequest, RecordedResponse, dump_cassette, load_cassette
 from .config import FIXTURES_DIR, REPO_ROOT
+from .replay.server import PLAY_LOG_ENV
 from .replay.sse import SSEEvent, encode_event
 
-__all__ = ["import_lines", "main", "p1_notebook_suite", "p2_loopback_vs_memory", "p3_replay_timing", "p4_sse_relay", "p5_live_display", "synthetic_stream"]
+__all__ = [
+    "import_lines",
+    "main",
+    "p1_notebook_suite",
+    "p2_loopback_vs_memory",
+    "p3_replay_timing",
+    "p4_sse_relay",
+    "p5_live_display",
+    "p6_run_all_at_speed_one",
+    "paced_cells",
+    "played",
+    "spread",
+    "synthetic_stream",
+]
 
 TEMPLATE_FIXTURE = "10_resilience_and_metrics/latency_long_answer"
 TIMING_FIXTURE = "10_resilience_and_metrics/latency_long_answer"
@@ -46,13 +73,41 @@ REPLAY_ENV = {"LABS_MODE": "replay", "LABS_REPLAY_SPEED": "0"}
 NBVAL = ["--nbval-sanitize-with", "tests/nbval_sanitize.cfg", "--nbval-current-env", "-p", "tests.nbval_support"]
 
 
-def _median_time(run: Callable[[], object], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+def _seconds(run: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    run()
+    return time.perf_counter() - started
+
+
+def spread(name: str, values: Sequence[float]) -> dict[str, float]:
+    """`name` (the median of `values`), `name_min` and `name_max`."""
+    return {name: statistics.median(values), f"{name}_min": min(values), f"{name}_max": max(values)}
+
+
+def played(log: Path) -> dict[str, float]:
+    """What a play log holds: the recorded seconds of every answer played, those played at a pace (speed > 0), the stalls."""
+    plays = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines() if line.strip()] if log.exists() else []
+    return {
+        "answers": len(plays),
+        "recorded_s": sum(p["recorded_s"] for p in plays),
+        "paced_recorded_s": sum(p["recorded_s"] / p["speed"] for p in plays if p["speed"] > 0),
+        "stall_s": sum(p["stall_s"] for p in plays),
+        "unpaced_stall_s": sum(p["stall_s"] for p in plays if p["speed"] <= 0),
+    }
+
+
+def _kernel_options() -> dict[str, Any]:
+    """NotebookClient options for a kernel over IPC: over TCP each kernel logs "running over TCP without encryption"."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    class IpcKernelManager(AsyncKernelManager):  # type: ignore[misc]
+        def __init__(self, **kwargs: Any) -> None:
+            # An absolute socket path: the kernel runs in the notebook's folder, its client here.
+            kwargs.setdefault("transport", "ipc")
+            kwargs.setdefault("ip", os.path.join(tempfile.gettempdir(), f"labs-bench-kernel-{os.getpid()}-{time.monotonic_ns()}"))
+            super().__init__(**kwargs)
+
+    return {"kernel_name": "python3", "kernel_manager_class": IpcKernelManager}
 
 
 # -- P1 --------------------------------------------------------------------------------------------
@@ -80,31 +135,88 @@ def _import_floor(notebook: Path) -> float:
     nb = nbformat.read(notebook, as_version=4)
     imports = [line for cell in nb.cells if cell.cell_type == "code" for line in import_lines(cell.source)]
     floor = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("\n".join(imports) or "pass")])
-    client = NotebookClient(floor, kernel_name="python3", timeout=300, allow_errors=True, resources={"metadata": {"path": str(notebook.parent)}})
+    client = NotebookClient(floor, timeout=300, allow_errors=True, resources={"metadata": {"path": str(notebook.parent)}}, **_kernel_options())
     started = time.perf_counter()
     client.execute()
     return time.perf_counter() - started
 
 
-def p1_notebook_suite(suites: Sequence[tuple[Path, str]] | None = None, repo: Path = REPO_ROOT) -> dict[str, Any]:
-    """nbval over each (folder, --nbval or --nbval-lax) ÷ the sum of each notebook's kernel start and imports."""
+def paced_cells(notebook: Path) -> set[int]:
+    """The numbers nbval gives the code cells (`Cell N`, from 0) that replay at a recorded pace: `replay_speed(x)`, x not 0."""
+    import nbformat
+
+    paced = set()
+    code_cells = [cell for cell in nbformat.read(notebook, as_version=4).cells if cell.cell_type == "code"]
+    for number, cell in enumerate(code_cells):
+        try:
+            tree = ast.parse(_as_python(cell.source))
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", None)) == "replay_speed":
+                speed = node.args[0] if node.args else None
+                if not (isinstance(speed, ast.Constant) and speed.value == 0):
+                    paced.add(number)
+    return paced
+
+
+def _as_python(source: str) -> str:
+    """A cell as Python: IPython's syntax turned into calls; a cell magic's body (`%%only_in_replay ...`) kept as code."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    if source.lstrip().startswith("%%"):
+        source = source.lstrip().partition("\n")[2]
+    return TransformerManager().transform_cell(source)
+
+
+def _cell_seconds(junit: Path) -> dict[tuple[str, int], float]:
+    """nbval's time for each cell from its JUnit report: (notebook file name, cell number) -> seconds."""
+    times = {}
+    for case in ElementTree.parse(junit).getroot().iter("testcase"):
+        name, classname = case.get("name", ""), case.get("classname", "")
+        if name.startswith("Cell ") and name[5:].isdigit():
+            times[(classname.rsplit(".", 1)[0].rsplit(".", 1)[-1] + ".ipynb", int(name[5:]))] = float(case.get("time", 0))
+    return times
+
+
+def p1_notebook_suite(suites: Sequence[tuple[Path, str]] | None = None, repo: Path = REPO_ROOT, repeats: int = 1) -> dict[str, Any]:
+    """nbval over each (folder, --nbval or --nbval-lax), less its deliberate pace, ÷ the sum of each notebook's kernel start and imports."""
     if suites is None:
         suites = [(repo / "solutions", "--nbval"), (repo / "notebooks", "--nbval-lax")]
-    env = {**os.environ, **REPLAY_ENV}
-    suite_seconds, failed = 0.0, []
-    for folder, mode in suites:
-        started = time.perf_counter()
-        result = subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-rf", "-p", "no:cacheprovider", *NBVAL, mode, str(folder)],
-            cwd=repo, env=env, capture_output=True, text=True, check=False,
-        )
-        suite_seconds += time.perf_counter() - started
-        failed += [line.split()[1] for line in result.stdout.splitlines() if line.startswith("FAILED ")]
-        if result.returncode != 0 and not failed:
-            failed.append(f"{Path(folder).name}: pytest exited {result.returncode}")
     notebooks = [path for folder, _ in suites for path in sorted(Path(folder).glob("*.ipynb"))]
-    floor = sum(_import_floor(path) for path in notebooks)
-    figures: dict[str, Any] = {"ratio": suite_seconds / floor, "suite_s": suite_seconds, "floor_s": floor, "notebooks": len(notebooks), "suite_failed": len(failed)}
+    paced = {(path.parent.name, path.name): paced_cells(path) for path in notebooks}
+    runs: list[dict[str, float]] = []
+    failed: list[str] = []
+    for _ in range(repeats):
+        suite_s = paced_s = stall_s = 0.0
+        with tempfile.TemporaryDirectory() as folder:
+            log = Path(folder) / "plays.jsonl"
+            env = {**os.environ, **REPLAY_ENV, PLAY_LOG_ENV: str(log)}
+            for index, (suite, mode) in enumerate(suites):
+                junit = Path(folder) / f"suite{index}.xml"
+                started = time.perf_counter()
+                result = subprocess.run(
+                    [sys.executable, "-m", "pytest", "-q", "-rf", "-p", "no:cacheprovider", "-p", "no:xdist", f"--junitxml={junit}", *NBVAL, mode, str(suite)],
+                    cwd=repo, env=env, capture_output=True, text=True, check=False,
+                )
+                suite_s += time.perf_counter() - started
+                failed += [line.split()[1] for line in result.stdout.splitlines() if line.startswith("FAILED ")]
+                if result.returncode != 0 and not failed:
+                    failed.append(f"{Path(suite).name}: pytest exited {result.returncode}")
+                times = _cell_seconds(junit) if junit.exists() else {}
+                paced_s += sum(times.get((name, number), 0.0) for (parent, name), numbers in paced.items() if parent == Path(suite).name for number in numbers)
+            stall_s = played(log)["unpaced_stall_s"]
+        floor_s = sum(_import_floor(path) for path in notebooks)
+        runs.append({"suite_s": suite_s, "paced_s": paced_s, "stall_s": stall_s, "floor_s": floor_s})
+    figures: dict[str, Any] = {
+        **spread("ratio", [(r["suite_s"] - r["paced_s"] - r["stall_s"]) / r["floor_s"] for r in runs]),
+        **spread("raw_ratio", [r["suite_s"] / r["floor_s"] for r in runs]),
+        **{key: statistics.median(r[key] for r in runs) for key in ("suite_s", "paced_s", "stall_s", "floor_s")},
+        "paced_cells": sum(len(numbers) for numbers in paced.values()),
+        "notebooks": len(notebooks),
+        "suite_failed": len(failed),
+        "runs": repeats,
+    }
     if failed:  # the time still counts; say which cells failed, as the suite would
         figures["failed"] = [Path(name.split("::")[0]).name + "::" + name.split("::")[-1] for name in failed[:5]]
     return figures
@@ -129,7 +241,7 @@ def synthetic_stream(chunks: int, template: str = TEMPLATE_FIXTURE) -> Interacti
 
 
 def p2_loopback_vs_memory(chunks: int = 2000, repeats: int = 5) -> dict[str, Any]:
-    """The SDK consuming the same stream from the loopback replay server (speed 0) and from memory."""
+    """The SDK consuming the same stream from the loopback replay server (speed 0) and from memory, in turn, `repeats` times."""
     import httpx2
     import openai
 
@@ -153,9 +265,14 @@ def p2_loopback_vs_memory(chunks: int = 2000, repeats: int = 5) -> dict[str, Any
             loopback = openai_client(server=server, max_retries=0)
             consume(loopback)  # warm up: connection, imports, model classes
             consume(memory)
-            loopback_s = _median_time(lambda: consume(loopback), repeats)
-            memory_s = _median_time(lambda: consume(memory), repeats)
-    return {"ratio": loopback_s / memory_s, "loopback_s": loopback_s, "memory_s": memory_s, "chunks": chunks}
+            pairs = [(_seconds(lambda: consume(loopback)), _seconds(lambda: consume(memory))) for _ in range(repeats)]
+    return {
+        **spread("ratio", [loopback / memory for loopback, memory in pairs]),
+        "loopback_s": statistics.median(loopback for loopback, _ in pairs),
+        "memory_s": statistics.median(memory for _, memory in pairs),
+        "chunks": chunks,
+        "runs": repeats,
+    }
 
 
 # -- P3 --------------------------------------------------------------------------------------------
@@ -164,6 +281,7 @@ def p2_loopback_vs_memory(chunks: int = 2000, repeats: int = 5) -> dict[str, Any
 def p3_replay_timing(fixture: str = TIMING_FIXTURE, runs: int = 3) -> dict[str, Any]:
     """|actual − recorded| for every gap between chunks and for the first text, over `runs` plays at speed 1."""
     from .clients import openai_client
+    from .metrics import percentile
     from .replay import ReplayServer
 
     cassette = load_cassette(FIXTURES_DIR / f"{fixture}.yaml")
@@ -172,6 +290,7 @@ def p3_replay_timing(fixture: str = TIMING_FIXTURE, runs: int = 3) -> dict[str, 
     recorded_first_text = next(t for t, data in recorded if data["choices"] and data["choices"][0]["delta"].get("content"))
     gap_errors: list[float] = []
     ttft_errors: list[float] = []
+    run_p95: list[float] = []
     with tempfile.TemporaryDirectory() as folder:
         dump_cassette(copy.deepcopy(cassette), Path(folder) / "timing" / "fixture.yaml")
         with ReplayServer(fixture_dirs=(Path(folder),), speed=1) as server:
@@ -189,15 +308,16 @@ def p3_replay_timing(fixture: str = TIMING_FIXTURE, runs: int = 3) -> dict[str, 
                 assert len(arrivals) == len(recorded), (len(arrivals), len(recorded))
                 actual_gaps = [b - a for a, b in zip(arrivals, arrivals[1:])]
                 recorded_gaps = [b[0] - a[0] for a, b in zip(recorded, recorded[1:])]
-                gap_errors += [abs(a - r) for a, r in zip(actual_gaps, recorded_gaps)]
+                errors = [abs(a - r) for a, r in zip(actual_gaps, recorded_gaps)]
+                gap_errors += errors
+                run_p95.append(1000 * (percentile(errors, 95) or 0.0))
                 ttft_errors.append(abs((first_text or 0.0) - recorded_first_text))
-    from .metrics import percentile
-
     return {
         "gap_error_p50_ms": 1000 * (percentile(gap_errors, 50) or 0.0),
-        "gap_error_p95_ms": 1000 * (percentile(gap_errors, 95) or 0.0),
-        "ttft_error_ms": 1000 * statistics.median(ttft_errors),
+        **spread("gap_error_p95_ms", run_p95),
+        **spread("ttft_error_ms", [1000 * e for e in ttft_errors]),
         "gaps": len(gap_errors),
+        "runs": runs,
     }
 
 
@@ -259,7 +379,7 @@ def p5_live_display(tokens: int = 5000, repeats: int = 3, pace: float = 50.0) ->
     cells = [nbformat.v4.new_code_cell(setup)] + [nbformat.v4.new_code_cell(src) for _ in range(repeats) for src in _CELLS.values()]
     cells.append(nbformat.v4.new_code_cell("print(REDRAWS, SENT)"))
     nb = nbformat.v4.new_notebook(cells=cells)
-    client = NotebookClient(nb, kernel_name="python3", timeout=600)
+    client = NotebookClient(nb, timeout=600, **_kernel_options())
     kinds = {source: kind for kind, source in _CELLS.items()}
     timings: dict[str, list[float]] = {kind: [] for kind in _CELLS}
     with client.setup_kernel():
@@ -271,7 +391,7 @@ def p5_live_display(tokens: int = 5000, repeats: int = 3, pace: float = 50.0) ->
     redraws, sent = (int(n) for n in nb.cells[-1].outputs[0]["text"].split())
     print_s, display_s, burst_s = (statistics.median(timings[kind]) for kind in ("print", "display", "burst"))
     return {
-        "ratio": display_s / print_s,
+        **spread("ratio", [display / printed for display, printed in zip(timings["display"], timings["print"])]),
         "display_s": display_s,
         "print_s": print_s,
         "burst_ratio": burst_s / print_s,
@@ -282,15 +402,43 @@ def p5_live_display(tokens: int = 5000, repeats: int = 3, pace: float = 50.0) ->
     }
 
 
+# -- P6 --------------------------------------------------------------------------------------------
+
+
+def p6_run_all_at_speed_one(notebooks: Sequence[Path] | None = None, repeats: int = 1) -> dict[str, Any]:
+    """Each notebook run top to bottom in a fresh kernel at speed 1, beside the recorded seconds it plays (its floor)."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    paths = list(notebooks) if notebooks is not None else sorted((REPO_ROOT / "solutions").glob("*.ipynb"))
+    rows: dict[str, dict[str, Any]] = {}
+    for path in paths:
+        times, floors, errors = [], [], 0
+        for _ in range(repeats):
+            with tempfile.TemporaryDirectory() as folder:
+                log = Path(folder) / "plays.jsonl"
+                nb = nbformat.read(path, as_version=4)
+                client = NotebookClient(nb, timeout=600, allow_errors=True, resources={"metadata": {"path": str(path.parent)}}, **_kernel_options())
+                env = {**os.environ, "LABS_MODE": "replay", "LABS_REPLAY_SPEED": "1", PLAY_LOG_ENV: str(log)}
+                times.append(_seconds(lambda: client.execute(env=env)))
+                plays = played(log)
+                floors.append(plays["recorded_s"] + plays["stall_s"])
+                errors = max(errors, sum(1 for cell in nb.cells if any(o.get("output_type") == "error" for o in cell.get("outputs", []))))
+        rows[path.stem] = {**spread("run_all_s", times), "recorded_s": statistics.median(floors), "cells_failed": errors}
+    total_s = sum(row["run_all_s"] for row in rows.values())
+    recorded_s = sum(row["recorded_s"] for row in rows.values())
+    return {"ratio": total_s / recorded_s if recorded_s else None, "run_all_s": total_s, "recorded_s": recorded_s, "notebooks": rows, "runs": repeats}
+
+
 # -- the command -----------------------------------------------------------------------------------
 
-MEASUREMENTS = ("P1", "P2", "P3", "P4", "P5")
-HEADLINES = {"P1": "ratio", "P2": "ratio", "P3": "gap_error_p95_ms", "P4": "duration_ratio", "P5": "ratio"}
+MEASUREMENTS = ("P1", "P2", "P3", "P4", "P5", "P6")
+HEADLINES = {"P1": "ratio", "P2": "ratio", "P3": "gap_error_p95_ms", "P4": "duration_ratio", "P5": "ratio", "P6": "ratio"}
 QUICK_RELAY = ("--streams", "4", "--latency-streams", "2", "--speed", "0")  # labs.web.bench's own options
 
 
-def run(selected: Sequence[str] = MEASUREMENTS, quick: bool = False) -> dict[str, Any]:
-    """Each selected figure; `quick` uses tiny sizes (a smoke run, not a measurement)."""
+def run(selected: Sequence[str] = MEASUREMENTS, quick: bool = False, repeats: int = 3) -> dict[str, Any]:
+    """Each selected figure, measured `repeats` times; `quick` uses tiny sizes (a smoke run, not a measurement)."""
     figures: dict[str, Any] = {}
     for name in selected:
         if name == "P1":
@@ -298,15 +446,21 @@ def run(selected: Sequence[str] = MEASUREMENTS, quick: bool = False) -> dict[str
                 with tempfile.TemporaryDirectory() as folder:
                     figures[name] = p1_notebook_suite([(_tiny_notebooks(Path(folder)), "--nbval-lax")])
             else:
-                figures[name] = p1_notebook_suite()
+                figures[name] = p1_notebook_suite(repeats=repeats)
         elif name == "P2":
-            figures[name] = p2_loopback_vs_memory(50, 2) if quick else p2_loopback_vs_memory()
+            figures[name] = p2_loopback_vs_memory(50, 2) if quick else p2_loopback_vs_memory(repeats=max(5, repeats))
         elif name == "P3":
-            figures[name] = p3_replay_timing("10_resilience_and_metrics/latency_short_answer", 1) if quick else p3_replay_timing()
+            figures[name] = p3_replay_timing("10_resilience_and_metrics/latency_short_answer", 1) if quick else p3_replay_timing(runs=repeats)
         elif name == "P4":
             figures[name] = p4_sse_relay(args=QUICK_RELAY if quick else ()) or "not available"
         elif name == "P5":
-            figures[name] = p5_live_display(50, 1) if quick else p5_live_display()
+            figures[name] = p5_live_display(50, 1) if quick else p5_live_display(repeats=repeats)
+        elif name == "P6":
+            if quick:
+                with tempfile.TemporaryDirectory() as folder:
+                    figures[name] = p6_run_all_at_speed_one(sorted(_tiny_notebooks(Path(folder)).glob("*.ipynb")))
+            else:
+                figures[name] = p6_run_all_at_speed_one(repeats=1 if repeats < 3 else 2)
     return figures
 
 
@@ -328,29 +482,36 @@ def _rows(figures: dict[str, Any]) -> list[tuple[str, str, str]]:
         "P3": "replay timing error at speed 1, p95 gap error (ms)",
         "P4": "SSE relay, stream duration relay ÷ direct (labs.web.bench)",
         "P5": "LiveMarkdown ÷ print, 5,000 tokens",
+        "P6": "Run All at speed 1 ÷ recorded seconds played",
     }
     rows = []
     for name, value in figures.items():
         if isinstance(value, dict):
             key = HEADLINES.get(name, "ratio")
             headline = number(value.get(key, value.get("error", "")))
-            details = ", ".join(f"{k}={number(v)}" for k, v in value.items() if k != key)
+            details = ", ".join(f"{k}={number(v)}" for k, v in value.items() if k != key and not isinstance(v, dict))
         else:
             headline, details = str(value), ""
         rows.append((f"{name} {titles.get(name, '')}", headline, details))
+        for stem, row in (value.get("notebooks") if isinstance(value, dict) and isinstance(value.get("notebooks"), dict) else {}).items():
+            # P6: one row per notebook, its Run All time beside the recorded seconds it plays
+            rows.append((f"  {stem}", f"{number(row['run_all_s'])} s", ", ".join(f"{k}={number(v)}" for k, v in row.items() if k != "run_all_s")))
     return rows
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m labs.bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("only", nargs="*", metavar="P1..P5", help="figures to measure (default: all)")
+    parser.add_argument("only", nargs="*", metavar="P1..P6", help="figures to measure (default: all)")
     parser.add_argument("--quick", action="store_true", help="tiny sizes: check that every measurement runs, in seconds")
+    parser.add_argument("--repeats", type=int, default=3, help="runs of each figure, for its min/median/max (default 3; P2 takes at least 5)")
     args = parser.parse_args(argv)
     unknown = [name for name in args.only if name not in MEASUREMENTS]
     if unknown:
         parser.error(f"unknown figure {', '.join(unknown)}: choose from {', '.join(MEASUREMENTS)}")
     os.environ.update(REPLAY_ENV)  # the kernels and servers started below replay offline at full speed
-    figures = run(args.only or MEASUREMENTS, quick=args.quick)
+    if args.repeats < 1:
+        parser.error("--repeats must be 1 or more")
+    figures = run(args.only or MEASUREMENTS, quick=args.quick, repeats=args.repeats)
     from rich.console import Console
     from rich.table import Table
 

@@ -7,6 +7,11 @@ from collections.abc import Iterator
 import pytest
 
 from labs.replay import reset_default_server
+from tests.nbval_support import kernels_over_ipc
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    kernels_over_ipc()  # the kernels tests start (nbclient) talk over IPC: no TCP warning in the output
 
 
 @pytest.fixture(autouse=True)

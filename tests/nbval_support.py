@@ -15,19 +15,27 @@ access log, say) lands in whichever cell is running then, or nowhere; keep such 
 It also ends a failing run with a short summary, one line per failed cell: the notebook, the cell's id
 (what an author searches for, unlike nbval's "Cell 12", which counts code cells only), and the first line
 of the error; for a replay miss, the miss message itself, which says which fixture and field differ and
-how to re-author the lesson's fixtures.
+how to re-author the lesson's fixtures. Under pytest-xdist (`-n 2 --dist loadfile`: each notebook in one
+worker, with its own kernel) the line is made in the worker and carried to the summary in the report.
+
+And it starts every kernel over IPC (`kernels_over_ipc`), as JupyterLab's own settings do (`jupyter-config/`):
+over TCP, each kernel logs "Kernel is running over TCP without encryption" into the test output.
 
 Load it from the repository root with `python -m pytest -p tests.nbval_support ...`.
 """
 
 from __future__ import annotations
 
+import itertools
+import os
+import re
+import sys
+import tempfile
 from collections.abc import Generator
 from typing import Any
 
-import re
-
 import pytest
+from jupyter_client.manager import KernelManager
 from nbval.kernel import RunningKernel
 from nbval.plugin import IPyNbCell, IPyNbFile
 
@@ -36,6 +44,7 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _ERROR_LINE = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Miss|Failed|Interrupt|Exit)\b:?.*")
 _MISS = "No recorded response for"
 _failures: list[str] = []
+_FAILED_CELL = "labs_failed_cell"  # the report's user property that carries a failed cell's summary line
 
 
 class _CellState:
@@ -94,7 +103,28 @@ def _apply(state: _CellState, message: dict[str, Any]) -> None:
         state.displays.setdefault(display_id, []).append(len(outputs))
 
 
+def kernels_over_ipc() -> None:
+    """Every kernel this process starts talks over Unix sockets in the temp folder instead of TCP (once per process).
+
+    The socket path is absolute: a kernel runs in its notebook's folder, its client in the repository.
+    """
+    original = KernelManager.__init__
+    if sys.platform == "win32" or getattr(original, "labs_over_ipc", False):
+        return
+    numbers = itertools.count()
+
+    def __init__(self: KernelManager, *args: Any, **kwargs: Any) -> None:
+        if "transport" not in kwargs:
+            kwargs["transport"] = "ipc"
+            kwargs.setdefault("ip", os.path.join(tempfile.gettempdir(), f"labs-kernel-{os.getpid()}-{next(numbers)}"))
+        original(self, *args, **kwargs)
+
+    __init__.labs_over_ipc = True  # type: ignore[attr-defined]
+    KernelManager.__init__ = __init__  # type: ignore[method-assign]
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    kernels_over_ipc()
     if config.option.nbval or config.option.nbval_lax:
         IPyNbFile.get_kernel_message = _get_kernel_message  # type: ignore[method-assign]
         RunningKernel.execute_cell_input = _execute_cell_input  # type: ignore[method-assign]
@@ -128,8 +158,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = yield
     if isinstance(item, IPyNbCell) and report.failed:
         cell_id = item.cell.get("id") or "(no id)"
-        _failures.append(f"{item.fspath.basename} cell {cell_id} ({item.name}): {failure_line(report.longreprtext)}")
+        report.user_properties.append((_FAILED_CELL, f"{item.fspath.basename} cell {cell_id} ({item.name}): {failure_line(report.longreprtext)}"))
     return report
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Collect the failed cells' lines where the summary is printed: here, or in the xdist controller."""
+    _failures.extend(value for name, value in report.user_properties if name == _FAILED_CELL)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

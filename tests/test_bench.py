@@ -10,6 +10,24 @@ from pathlib import Path
 import pytest
 
 from labs import bench
+from labs.config import FIXTURES_DIR
+from labs.replay.cassette import load_cassette
+
+CHAT_TEXT = load_cassette(FIXTURES_DIR / "sdk_smoke/chat_text.yaml").interactions[0]
+
+
+def _paced_notebook(path: Path) -> Path:
+    """A notebook whose second code cell plays sdk_smoke/chat_text at the recorded pace, as the lessons' timing cells do."""
+    import nbformat
+
+    body = json.dumps(json.dumps(CHAT_TEXT.request.body))
+    cells = [
+        nbformat.v4.new_code_cell("import json\nimport labs\nclient = labs.openai_client(max_retries=0)"),
+        nbformat.v4.new_markdown_cell("Now at the recorded pace:"),
+        nbformat.v4.new_code_cell(f"with labs.replay_speed(1):\n    text = ''.join(c.choices[0].delta.content or '' for c in client.chat.completions.create(**json.loads({body})) if c.choices)\nassert text"),
+    ]
+    nbformat.write(nbformat.v4.new_notebook(cells=cells), path)
+    return path
 
 
 def test_a_synthetic_stream_has_the_chunks_asked_for() -> None:
@@ -19,27 +37,66 @@ def test_a_synthetic_stream_has_the_chunks_asked_for() -> None:
     assert [json.loads(e.data)["choices"][0]["delta"].get("content") for e in events[1:11]] == [f" word{n}" for n in range(10)]
 
 
-def test_p1_runs_nbval_and_the_import_floor(tmp_path: Path) -> None:
+def test_p1_runs_nbval_and_the_import_floor_takes_out_the_deliberate_pace_and_counts_failures(tmp_path: Path) -> None:
     import nbformat
 
-    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import json\nprint(json.dumps(1))")]), tmp_path / "one.ipynb")
-    figures = bench.p1_notebook_suite([(tmp_path, "--nbval-lax")])
-    assert figures["notebooks"] == 1 and figures["suite_failed"] == 0
-    assert figures["suite_s"] > 0 and figures["floor_s"] > 0 and figures["ratio"] == figures["suite_s"] / figures["floor_s"]
-
-
-def test_p1_counts_a_failing_suite(tmp_path: Path) -> None:
-    import nbformat
-
+    # One nbval run of two notebooks (one subprocess, as the suite runs it): a paced one, and a broken one.
+    _paced_notebook(tmp_path / "one.ipynb")
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("assert False")]), tmp_path / "broken.ipynb")
     figures = bench.p1_notebook_suite([(tmp_path, "--nbval-lax")])
+    assert figures["notebooks"] == 2 and figures["runs"] == 1 and figures["paced_cells"] == 1
     assert figures["suite_failed"] == 1 and figures["failed"][0].startswith("broken.ipynb::")
+    assert figures["paced_s"] >= CHAT_TEXT.response.duration  # the paced cell's own time, as nbval measured it
+    assert figures["suite_s"] > figures["paced_s"] and figures["floor_s"] > 0 and figures["stall_s"] == 0
+    assert figures["ratio"] == pytest.approx((figures["suite_s"] - figures["paced_s"]) / figures["floor_s"])
+    assert figures["raw_ratio"] == pytest.approx(figures["suite_s"] / figures["floor_s"])
+    assert figures["ratio_min"] == figures["ratio"] == figures["ratio_max"]  # one run
+
+
+def test_paced_cells_are_the_code_cells_that_replay_at_a_pace(tmp_path: Path) -> None:
+    import nbformat
+
+    cells = [
+        nbformat.v4.new_code_cell("%%time\nwith labs.replay_speed(1):\n    pass"),  # cell magic: IPython's syntax
+        nbformat.v4.new_markdown_cell("with labs.replay_speed(1): in prose does not count"),
+        nbformat.v4.new_code_cell("with labs.replay_speed(0):\n    pass"),  # no delay: not paced
+        nbformat.v4.new_code_cell("import labs\nwith labs.replay_speed(2), open('x') as f:\n    pass"),
+        nbformat.v4.new_code_cell("from labs import replay_speed\nwith replay_speed(SPEED):\n    pass"),
+        nbformat.v4.new_code_cell("print('replay_speed(1)')"),
+    ]
+    nbformat.write(nbformat.v4.new_notebook(cells=cells), tmp_path / "cells.ipynb")
+    assert bench.paced_cells(tmp_path / "cells.ipynb") == {0, 2, 3}  # numbered as nbval does: code cells only, from 0
+
+
+def test_a_play_log_sums_the_recorded_seconds_the_paced_ones_and_the_stalls(tmp_path: Path) -> None:
+    lines = [
+        {"at": 1.0, "recorded_s": 2.0, "speed": 0, "stall_s": 0.0},
+        {"at": 2.0, "recorded_s": 3.0, "speed": 2, "stall_s": 0.0},
+        {"at": 3.0, "recorded_s": 1.0, "speed": 0, "stall_s": 4.0},
+        {"at": 4.0, "recorded_s": 1.0, "speed": 1, "stall_s": 5.0},
+    ]
+    (tmp_path / "plays.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    assert bench.played(tmp_path / "plays.jsonl") == {"answers": 4, "recorded_s": 7.0, "paced_recorded_s": 2.5, "stall_s": 9.0, "unpaced_stall_s": 4.0}
+    assert bench.played(tmp_path / "none.jsonl")["answers"] == 0
+
+
+def test_spread_is_the_median_with_min_and_max() -> None:
+    assert bench.spread("ratio", [3.0, 1.0, 2.0, 10.0]) == {"ratio": 2.5, "ratio_min": 1.0, "ratio_max": 10.0}
+
+
+def test_p6_times_run_all_at_speed_one_beside_the_recorded_seconds_it_plays(tmp_path: Path) -> None:
+    figures = bench.p6_run_all_at_speed_one([_paced_notebook(tmp_path / "paced.ipynb")])
+    row = figures["notebooks"]["paced"]
+    assert row["recorded_s"] == pytest.approx(CHAT_TEXT.response.duration) and row["cells_failed"] == 0  # the replay server's play log
+    assert row["run_all_s"] >= row["recorded_s"] and figures["ratio"] == pytest.approx(row["run_all_s"] / row["recorded_s"])
 
 
 def test_p2_p3_p5_on_tiny_sizes() -> None:
     figures = bench.run(["P2", "P3", "P5"], quick=True)
-    assert figures["P2"]["chunks"] == 50 and figures["P2"]["ratio"] > 0
+    assert figures["P2"]["chunks"] == 50 and 0 < figures["P2"]["ratio_min"] <= figures["P2"]["ratio"] <= figures["P2"]["ratio_max"]
+    assert figures["P2"]["runs"] == 2
     assert figures["P3"]["gaps"] > 10 and 0 <= figures["P3"]["gap_error_p50_ms"] <= figures["P3"]["gap_error_p95_ms"]
+    assert figures["P3"]["gap_error_p95_ms_min"] <= figures["P3"]["gap_error_p95_ms"] <= figures["P3"]["gap_error_p95_ms_max"]
     assert figures["P3"]["gap_error_p95_ms"] < 250  # replay keeps the recorded pace, even on a busy machine
     assert figures["P5"]["tokens"] == 50 and figures["P5"]["ratio"] > 0 and figures["P5"]["burst_ratio"] > 0
     assert 2 <= figures["P5"]["redraws"] <= 50  # paced at 50 tokens/s over one simulated second: about ten redraws
@@ -74,7 +131,7 @@ def test_main_rejects_an_unknown_figure(capsys: pytest.CaptureFixture[str]) -> N
 
 def test_python_dash_m_labs_bench_is_wired() -> None:
     result = subprocess.run([sys.executable, "-m", "labs.bench", "--help"], capture_output=True, text=True, check=False)
-    assert result.returncode == 0 and "P1..P5" in result.stdout
+    assert result.returncode == 0 and "P1..P6" in result.stdout and "--repeats" in result.stdout
 
 
 def test_import_lines_keep_parenthesised_imports_whole_and_skip_the_rest() -> None:

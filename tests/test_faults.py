@@ -6,6 +6,7 @@ import copy
 import time
 from pathlib import Path
 
+import httpx
 import httpx2
 import openai
 import pytest
@@ -14,6 +15,7 @@ from labs.replay.cassette import Cassette, Interaction, RecordedEvent, RecordedR
 from labs.clients import openai_client
 from labs.config import FIXTURES_DIR
 from labs.replay import ReplayServer
+from labs.replay.sse import SSEEvent, encode_event
 
 BASE = load_cassette(FIXTURES_DIR / "sdk_smoke/chat_text.yaml")
 REQUEST = BASE.interactions[0].request
@@ -108,3 +110,15 @@ def test_faults_survive_a_round_trip_through_the_file(tmp_path: Path) -> None:
     dump_cassette(Cassette("x", "openai", "round trip", [Interaction(REQUEST, response)]), path)
     loaded = load_cassette(path).interactions[0].response
     assert loaded.fault == {"drop_after": 2} and loaded.headers == {"retry-after": "2"} and loaded.events[1].raw == "data: nope\n\n"
+
+
+def test_the_events_before_a_drop_go_out_before_the_connection_is_cut(tmp_path: Path) -> None:
+    events = copy.deepcopy(BASE.interactions[0].response.events)
+    for event in events:
+        event.t = 0.0  # all due at once: they go out together, but never past the fault
+    received = b""
+    with serve(tmp_path, streamed(fault={"drop_after": 6}, events=events)) as server:
+        with pytest.raises(httpx.RemoteProtocolError), httpx.stream("POST", f"{server.openai_base_url}/chat/completions", json=REQUEST.body) as response:
+            for chunk in response.iter_bytes():
+                received += chunk
+    assert received == b"".join(encode_event(SSEEvent(data=e.data)) for e in events[:6])

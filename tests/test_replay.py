@@ -181,3 +181,77 @@ def test_the_serve_command_prints_its_url_and_serves() -> None:
         process.terminate()
         _, errors = process.communicate(timeout=10)
     assert "Warning" not in errors
+
+
+# -- the send path: what goes out in each send -----------------------------------------------------
+
+
+def _stream_fixture(folder: Path, times: list[float], fault: dict | None = None) -> list[bytes]:
+    """A fixture in `folder` streaming one text chunk per time in `times`; returns each event's framed bytes."""
+    from labs.replay.cassette import Cassette, Interaction, RecordedEvent, RecordedResponse, dump_cassette
+    from labs.replay.sse import SSEEvent, encode_event
+
+    data = [json.dumps({"id": "chatcmpl-send1", "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": {"content": f" w{n}"}}]}) for n in range(len(times))]
+    events = [RecordedEvent(t=t, data=d) for t, d in zip(times, data)]
+    response = RecordedResponse(content_type="text/event-stream", events=events, fault=fault)
+    dump_cassette(Cassette("sends", "openai", "a stream for the send-path tests", [Interaction(CHAT_TEXT.interactions[0].request, response)]), folder / "send" / "path.yaml")
+    return [encode_event(SSEEvent(data=d)) for d in data]
+
+
+async def _sends(server: ReplayServer) -> list[bytes]:
+    """Each non-empty body the server's ASGI app sends for the streamed request, called in-process (no socket)."""
+    import asyncio
+
+    raw = json.dumps(CHAT_TEXT.interactions[0].request.body).encode()
+    scope = {
+        "type": "http", "asgi": {"version": "3.0", "spec_version": "2.4"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+        "path": "/v1/chat/completions", "raw_path": b"/v1/chat/completions", "query_string": b"", "root_path": "",
+        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(raw)).encode())],
+        "server": ("127.0.0.1", 1), "client": ("127.0.0.1", 2),
+    }
+    pending = [{"type": "http.request", "body": raw, "more_body": False}]
+    bodies: list[bytes] = []
+
+    async def receive() -> dict:
+        if pending:
+            return pending.pop()
+        await asyncio.Event().wait()  # the client never leaves
+        raise AssertionError("unreachable")
+
+    async def send(message: dict) -> None:
+        if message["type"] == "http.response.body" and message.get("body"):
+            bodies.append(message["body"])
+
+    await server.app(scope, receive, send)
+    return bodies
+
+
+async def test_at_speed_zero_the_events_already_due_go_out_together(tmp_path: Path) -> None:
+    frames = _stream_fixture(tmp_path, [0.0] * 2000)
+    sends = await _sends(ReplayServer(fixture_dirs=(tmp_path,), speed=0))
+    assert b"".join(sends) == b"".join(frames)  # the same bytes, in order
+    assert len(sends) <= len(b"".join(frames)) // (64 * 1024) + 2  # in sends of about 64 KiB, not one per event
+
+
+async def test_above_speed_zero_an_event_not_yet_due_goes_out_on_its_own(tmp_path: Path) -> None:
+    frames = _stream_fixture(tmp_path, [0.0, 0.15, 0.3, 0.3, 0.45])
+    sends = await _sends(ReplayServer(fixture_dirs=(tmp_path,), speed=1))
+    # The lessons time these boundaries (first token, gaps): each recorded moment is one send, as recorded.
+    assert sends == [frames[0], frames[1], frames[2] + frames[3], frames[4]]
+
+
+def test_servers_on_the_same_fixtures_parse_them_once_and_a_changed_file_is_read_again(tmp_path: Path) -> None:
+    from labs.replay import server as replay_server
+
+    (tmp_path / "lesson").mkdir()
+    fixture = tmp_path / "lesson" / "chat.yaml"
+    fixture.write_text((FIXTURES_DIR / "sdk_smoke/chat_text.yaml").read_text())
+    counts = dict(replay_server.load_counts)
+    ReplayServer(fixture_dirs=(tmp_path,), speed=0)
+    ReplayServer(fixture_dirs=(tmp_path,), speed=0)
+    assert replay_server.load_counts["loaded"] == counts["loaded"] + 1 and replay_server.load_counts["reused"] == counts["reused"] + 1
+    fixture.write_text(fixture.read_text().replace("what does streaming", "what does edited streaming"))  # same folder, new content
+    body = json.loads(json.dumps(CHAT_TEXT.interactions[0].request.body).replace("what does streaming", "what does edited streaming"))
+    with ReplayServer(fixture_dirs=(tmp_path,), speed=0) as server:
+        text = "".join(c.choices[0].delta.content or "" for c in labs.openai_client(server=server, max_retries=0).chat.completions.create(**body) if c.choices)
+    assert text == recorded_text(CHAT_TEXT) and replay_server.load_counts["loaded"] == counts["loaded"] + 2

@@ -16,16 +16,30 @@ only a JSON body. Each answer is in the service's own error shape. Matching a la
 any miss, runs in a worker thread, so one slow request never holds up the other clients' streams. A
 fixture file that cannot be loaded is reported (at start-up, in `/_labs/health`, in every miss), never
 fatal: the server serves all the others.
+
+The send path is the cost every streamed answer pays, so it does little per event: each event's bytes are
+framed once, when the fixtures are loaded, and the events already due are written together in one send
+(at speed 0, a whole stream up to its fault point goes out in sends of at most `_BATCH_BYTES`). At a speed
+above 0 an event that is not yet due waits for its time and goes out on its own, so the chunk boundaries and
+gaps that the lessons time (time to first token, the gaps between chunks, redraws a second) are those of
+the recording; only events recorded at the same moment, or already late, share a send, as they would share
+a network read anyway. The fixtures of a folder set are loaded once per process (`_load`) and shared by
+every server on it: a cassette is never changed once loaded, and each server keeps its own matching state.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
+import os
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -37,19 +51,22 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from ..config import Mode, display_path, settings
-from .cassette import SURFACE_NAMES, RecordedResponse, SurfaceName, asks_for_stream, load_fixtures
+from .cassette import SURFACE_NAMES, FixtureSet, RecordedResponse, SurfaceName, asks_for_stream, load_fixtures
 from .loopback import BodyRefused, ServedApp, read_body
 from .matching import MISS_CODE, Match, MatchingLibrary, ReplayMiss
 from .recording import Recorder, RecordProxy
 from .sse import SSEEvent, encode_event
 from .surfaces import route, surface
 
-__all__ = ["MAX_BODY_BYTES", "MAX_JSON_DEPTH", "DroppedConnection", "ReplayServer"]
+__all__ = ["MAX_BODY_BYTES", "MAX_JSON_DEPTH", "PLAY_LOG_ENV", "DroppedConnection", "ReplayServer"]
 
 MAX_BODY_BYTES = 8 * 1024 * 1024  # far above any real request (a long agent conversation is a few hundred KB)
 MAX_JSON_DEPTH = 100  # real requests nest about 10 deep (a tool's JSON schema); matching walks each level
 _INLINE_BODY_BYTES = 64 * 1024  # a larger body is parsed and matched in a worker thread, off the event loop
 _JSON_TYPES = ("application/json",)
+_BATCH_BYTES = 64 * 1024  # events already due go out together, in sends of about this size at most
+PLAY_LOG_ENV = "LABS_PLAY_LOG"  # a file to append one JSON line to per recorded answer played (labs.bench reads it)
+_LOADED_SETS = 8  # fixture folder sets kept loaded per process (a test suite makes many small ones)
 
 
 class _Refused(Exception):
@@ -85,6 +102,68 @@ def _parse_json(raw: bytes) -> Any:
     if _depth_over(body, MAX_JSON_DEPTH):
         raise _Refused(400, "invalid_request_body", f"The request body nests JSON deeper than {MAX_JSON_DEPTH} levels.")
     return body
+
+
+@dataclass(frozen=True)
+class _Wire:
+    """A recorded stream as the server sends it: each event's bytes, framed once, and its recorded time."""
+
+    frames: tuple[bytes, ...]
+    times: tuple[float, ...]
+
+
+def _wire(response: RecordedResponse) -> _Wire:
+    events = response.events or []
+    frames = tuple(e.raw.encode("utf-8") if e.raw is not None else encode_event(SSEEvent(data=e.data, event=e.event, id=e.id)) for e in events)
+    return _Wire(frames, tuple(e.t for e in events))
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    """One folder set's fixtures and the wire form of each recorded stream (keyed by the response's id)."""
+
+    fixtures: FixtureSet
+    wires: dict[int, _Wire]
+
+
+_loaded: OrderedDict[tuple[tuple[str, tuple[tuple[str, bytes], ...]], ...], _Loaded] = OrderedDict()
+_loaded_lock = threading.Lock()
+load_counts = {"loaded": 0, "reused": 0}  # how often `_load` parsed the files, and how often it reused them (tests read it)
+
+
+def _contents(folders: tuple[Path, ...]) -> tuple[tuple[str, tuple[tuple[str, bytes], ...]], ...]:
+    """What the fixtures of `folders` are: each `*.yaml` file's path and a digest of its bytes (a few ms for them all)."""
+    found = []
+    for folder in folders:
+        files = sorted(Path(folder).rglob("*.yaml")) if Path(folder).is_dir() else []
+        found.append((str(Path(folder).resolve()), tuple((str(f.relative_to(folder)), _digest(f)) for f in files)))
+    return tuple(found)
+
+
+def _digest(path: Path) -> bytes:
+    try:
+        return hashlib.blake2b(path.read_bytes(), digest_size=16).digest()
+    except OSError:  # unreadable: load_fixtures reports it, and the next look reads it again
+        return b""
+
+
+def _load(folders: tuple[Path, ...]) -> _Loaded:
+    """The fixtures of `folders`, parsed once per process while their files stay the same, with their wire forms."""
+    key = _contents(folders)
+    with _loaded_lock:
+        if (found := _loaded.get(key)) is not None:
+            _loaded.move_to_end(key)
+            load_counts["reused"] += 1
+            return found
+    fixtures = load_fixtures(folders)
+    wires = {id(i.response): _wire(i.response) for c in fixtures.cassettes for i in c.interactions if i.response.events is not None}
+    found = _Loaded(fixtures, wires)
+    with _loaded_lock:
+        load_counts["loaded"] += 1
+        _loaded[key] = found
+        while len(_loaded) > _LOADED_SETS:
+            _loaded.popitem(last=False)
+    return found
 
 
 class DroppedConnection(Exception):
@@ -124,7 +203,9 @@ class ReplayServer(ServedApp):
         self.fixture_dirs = tuple(fixture_dirs or current.fixture_dirs)
         self.recorder = Recorder(Path(record_dir or current.record_dir))
         self._proxy = RecordProxy(self.recorder, dict(upstreams or {}))
-        fixtures = load_fixtures(self.fixture_dirs)
+        loaded = _load(self.fixture_dirs)
+        self._wires = loaded.wires
+        fixtures = loaded.fixtures
         for problem in fixtures.problems:
             _LOG.warning("Replay skips a fixture it cannot load (every other fixture is served): %s", problem)
         self.library = MatchingLibrary(fixtures.cassettes, [display_path(d) for d in self.fixture_dirs], fixtures.problems)
@@ -276,6 +357,7 @@ class ReplayServer(ServedApp):
             return JSONResponse(on.error_body(found_match, MISS_CODE), status_code=404)
         match = found_match
         response = match.interaction.response
+        self._log_play(response)
         if response.events is not None and asks_for_stream(body):
             return StreamingResponse(
                 self._play(response, arrived), status_code=response.status, media_type=response.content_type, headers=response.headers
@@ -316,6 +398,17 @@ class ReplayServer(ServedApp):
 
         return await anyio.to_thread.run_sync(lookup)
 
+    def _log_play(self, response: RecordedResponse) -> None:
+        """With LABS_PLAY_LOG set, one line per answer played: when, its recorded seconds, the speed, any stall."""
+        log = os.environ.get(PLAY_LOG_ENV)
+        if not log:
+            return
+        fault = response.fault or {}
+        stall = float(fault.get("stall_seconds", 30)) if fault.get("stall_after") is not None else 0.0
+        line = json.dumps({"at": time.time(), "recorded_s": response.duration, "speed": self.speed, "stall_s": stall})
+        with open(log, "a", encoding="utf-8") as file:  # one short write in append mode: lines from several kernels never mix
+            file.write(line + "\n")
+
     async def _wait(self, arrived: float, offset: float) -> None:
         if self.speed > 0:
             delay = arrived + offset / self.speed - time.monotonic()
@@ -327,22 +420,31 @@ class ReplayServer(ServedApp):
         await asyncio.sleep(0)
 
     async def _play(self, response: RecordedResponse, arrived: float) -> AsyncIterator[bytes]:
-        """Send each event at its time; enact the fixture's fault (a dropped connection, a stall) on the wire."""
+        """Send each event at its time, those already due together; enact the fixture's fault (a drop, a stall) on the wire."""
         fault = response.fault or {}
-        events = response.events or []
-        for index, event in enumerate(events):
-            if index == fault.get("drop_after"):
+        wire = self._wires.get(id(response)) or _wire(response)
+        frames, times, count = wire.frames, wire.times, len(wire.frames)
+        drop_after, stall_after = fault.get("drop_after"), fault.get("stall_after")
+        # A batch never runs past a fault: the events before it go out, then the fault happens.
+        stops = sorted({count, *(at for at in (drop_after, stall_after) if isinstance(at, int) and 0 <= at < count)})
+        index = 0
+        while index < count:
+            if index == drop_after:
                 raise DroppedConnection(f"fault: connection dropped after {index} events")
-            if index == fault.get("stall_after"):
+            if index == stall_after:
                 await asyncio.sleep(float(fault.get("stall_seconds", 30)))  # real seconds, whatever the speed
-            await self._wait(arrived, event.t)
-            if event.raw is not None:
-                yield event.raw.encode("utf-8")
-            else:
-                yield encode_event(SSEEvent(data=event.data, event=event.event, id=event.id))
-        if fault.get("drop_at_end") or fault.get("drop_after") == len(events):
+            await self._wait(arrived, times[index])
+            stop = next(at for at in stops if at > index)
+            end, size = index + 1, len(frames[index])
+            now, speed = time.monotonic(), self.speed
+            while end < stop and size < _BATCH_BYTES and (speed <= 0 or arrived + times[end] / speed <= now):
+                size += len(frames[end])
+                end += 1
+            yield frames[index] if end == index + 1 else b"".join(frames[index:end])
+            index = end
+        if fault.get("drop_at_end") or drop_after == count:
             # Every event arrived, but the body never ends properly: the connection is cut instead.
-            raise DroppedConnection(f"fault: connection dropped after the last of {len(events)} events")
+            raise DroppedConnection(f"fault: connection dropped after the last of {count} events")
 
 
 def _control_error(status: int, code: str, message: str, *, close: bool = False) -> Response:
