@@ -215,15 +215,15 @@ class Recorder:
             else:
                 cassette = self._current.get(on)  # type: ignore[assignment]
                 if cassette is None or surface(on).starts_conversation(req.method, req.path, req.body):
-                    cassette = self._new(self._fresh_name(on, req.body), on, "")
+                    cassette = self._new(self.fresh_name(on, req.body), on, "")
                     self._current[on] = cassette
             cassette.interactions.append(interaction)
             assert cassette.path is not None
             dump_cassette(cassette, cassette.path)
             return cassette.path
 
-    def _fresh_name(self, on: SurfaceName, body: Any) -> str:
-        """A slug of the last words of the (already masked) request's prompt, or of the end of its body."""
+    def fresh_name(self, on: SurfaceName, body: Any) -> str:
+        """A slug of the last words of the (already masked) request's prompt, or of the end of its body; unused in the folder."""
         text = _last_prompt(body) or (json.dumps(body, ensure_ascii=False)[-200:] if body is not None else on)
         slug = "-".join(part[:40] for part in re.findall(r"[a-z0-9]+", text.lower().replace(REDACTED, " "))[-6:]) or on
         name, n = f"{on}-{slug}", 1

@@ -1,4 +1,4 @@
-"""Lesson 02: a Markdown answer with a usage chunk, an answer cut at the token limit, and a refusal."""
+"""Lesson 02: a Markdown answer with a usage chunk, an answer cut at the token limit, two answers in one stream (n=2), and a refusal."""
 
 from __future__ import annotations
 
@@ -40,6 +40,12 @@ STAGES_ANSWER = (
 )
 STAGES_CUT = fitted(Reply(text=STAGES_ANSWER), recorded_body("02_collect_while_streaming/cut_short")).text
 
+# Two answers to one request (n=2): the stream interleaves them, one choice per chunk.
+CLUB_ANSWERS = (
+    "Call it the Ridge Runners: short, friendly, and it promises a view from the top.",
+    "How about Summit Seekers, a name that says every walk ends somewhere worth the climb?",
+)
+
 STOVE_REFUSAL = (
     "I'm sorry, but I can't help with bypassing a stove's safety shut-off. Running a stove in a closed tent "
     "can cause carbon monoxide poisoning or a fire."
@@ -59,6 +65,14 @@ SCENARIOS = [
         "An answer cut at max_completion_tokens=40: it stops mid-sentence with finish_reason \"length\", which a "
         "program must notice (the text looks like an answer but is not finished). Usage chunk at the end.",
         [Reply(text=STAGES_ANSWER, first_token=0.45, gap=0.03)],
+    ),
+    Scenario(
+        "02_collect_while_streaming/two_choices",
+        "Chat Completions with n=2: two answers to one request in one stream. The chunks interleave the two choices, "
+        "one choice per chunk, and only `choice.index` (0 or 1) says which answer a delta belongs to, so a loop "
+        "reading chunk.choices[0] joins both answers into one garbled text. Each choice ends with its own "
+        "finish_reason chunk; no usage chunk.",
+        [Reply(text=CLUB_ANSWERS[0], more_choices=[Reply(text=CLUB_ANSWERS[1])])],
     ),
     Scenario(
         "02_collect_while_streaming/refusal",

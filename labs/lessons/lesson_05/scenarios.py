@@ -1,5 +1,5 @@
-"""Lesson 05: openai-agents streaming (a storyteller, a game master with dice tools, a handoff to an oracle),
-and the terminal chat's recorded conversation, once per backend.
+"""Lesson 05: openai-agents streaming (a storyteller, a reasoning model's riddle keeper, a game master with dice
+tools, a handoff to an oracle), and the terminal chat's recorded conversation, once per backend.
 
 The agents below are the lesson's agents, built the way the notebook builds them, so the recorded
 requests (instructions, tool schemas, the handoff tool) are exactly what the notebook sends. The tools
@@ -30,10 +30,13 @@ __all__ = [
     "CLIFF_PROMPT",
     "MAGIC_8_BALL",
     "ORACLE_PROMPT",
+    "REASONING_MODEL",
+    "RIDDLE_PROMPT",
     "SCENE_PROMPT",
     "SCENARIOS",
     "SEED",
     "game_master",
+    "riddle_keeper",
     "storyteller",
 ]
 
@@ -43,6 +46,8 @@ MAGIC_8_BALL = ["It is certain", "Without a doubt", "Ask again later", "Cannot p
 SCENE_PROMPT = "Set the scene: our party reaches the foot of the Ember Cliffs at dusk."
 CLIFF_PROMPT = "I climb the cliff. Do I make it to the top?"
 ORACLE_PROMPT = "Will we find the lost crown in the monastery?"
+RIDDLE_PROMPT = "A door has three locks and we have two keys. How do we get through? Answer in one sentence."
+REASONING_MODEL = "gpt-5-mini"  # a reasoning model: its answer starts with a reasoning item
 
 STORYTELLER_INSTRUCTIONS = "You are the storyteller of a tabletop adventure. Answer in at most three sentences."
 GAME_MASTER_INSTRUCTIONS = (
@@ -51,6 +56,14 @@ GAME_MASTER_INSTRUCTIONS = (
     "flip_coin for even chances. Hand questions about the future to the Oracle."
 )
 ORACLE_INSTRUCTIONS = "You are the Oracle. Shake the magic 8-ball for every question, then give its answer a mysterious one-sentence meaning."
+
+
+RIDDLE_INSTRUCTIONS = "You are the riddle keeper of a tabletop adventure. Think the riddle through, then answer in one sentence."
+
+
+def riddle_keeper() -> Agent:
+    """The lesson's reasoning agent: a reasoning model, no tools, one streamed answer after its reasoning item."""
+    return Agent(name="Riddle keeper", instructions=RIDDLE_INSTRUCTIONS, model=REASONING_MODEL)
 
 
 def storyteller(model: str | None = None) -> Agent:
@@ -103,6 +116,10 @@ async def opening_scene() -> None:
     await _stream(storyteller(), SCENE_PROMPT)
 
 
+async def reasoning_riddle() -> None:
+    await _stream(riddle_keeper(), RIDDLE_PROMPT)
+
+
 async def cliff_climb() -> None:
     await _stream(game_master(), CLIFF_PROMPT, random.Random(SEED))
 
@@ -131,6 +148,22 @@ SCENARIOS = [
             )
         ],
         opening_scene,
+    ),
+    Scenario(
+        "05_agents_sdk_streaming/reasoning_riddle",
+        f"A reasoning model ({REASONING_MODEL}) over the Responses API, no tools: the response's first output item is a "
+        "`reasoning` item at output_index 0 (encrypted content, empty summary), announced and closed before any text, "
+        "while the model thinks; the message comes second, at output_index 1, so its content part and text deltas "
+        "carry output_index 1. openai-agents makes a reasoning_item_created run item of it, before message_output_created; "
+        "response.completed counts the reasoning tokens in output_tokens_details.",
+        [
+            Reply(
+                text="Two keys open two locks, so look for the third one's trick: it is already unlocked, and the keys "
+                "are for the other two.",
+                reasoning_tokens=192,
+            )
+        ],
+        reasoning_riddle,
     ),
     Scenario(
         "05_agents_sdk_streaming/cliff_climb",

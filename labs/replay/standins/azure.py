@@ -13,8 +13,10 @@ continuation stream opens with the tool step completed (outputs filled in), then
 Objects spell the agent id `assistant_id`, as the service does; ids look like the service's
 (`asst_`, `thread_`, `run_`, `step_`, `msg_`, `call_` and 24 characters) and timestamps are unix seconds.
 
-Pacing is seeded, like the OpenAI stand-in: the service's own bookkeeping events come within
-milliseconds, the first step waits for the model's first token, and deltas are tens of ms apart.
+Pacing is seeded, like the OpenAI stand-in, and calibrated on the service's own recordings (the SDK's test
+assets, whose `created_at` stamps show it; `labs/fixtures/README.md` gives the figures): the bookkeeping
+events come within milliseconds, the first step about `FIRST_STEP` seconds after the run starts, the next
+one about `AFTER_SUBMISSION` seconds after tool outputs are submitted, and deltas at the model's token pace.
 
 Record mode (`labs.clients`) authenticates with `DefaultAzureCredential` and names the model with
 `MODEL_DEPLOYMENT_NAME`. So that authoring needs no Azure account, while it runs the stand-in sets
@@ -50,12 +52,14 @@ from ..sse import SSEEvent, SSEParser, encode_event
 from ..surfaces.azure import RECORDED_MODEL
 from .base import Reply, ScriptedServer, fragments, tokens
 
-__all__ = ["AzureStandIn"]
+__all__ = ["AFTER_SUBMISSION", "FIRST_STEP", "AzureStandIn"]
 
 _ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 _EPOCH = 1763900000  # the stand-in's clock starts here (2025-11-23) and moves with the scripted pacing
 _RUN_TTL = 600  # a run expires ten minutes after it is created, as on the service
 _IDENTITY_HEADER = "labs-standin-identity"
+FIRST_STEP = 2.0  # seconds from a run starting to its first step (main_stream_response.txt: run 1735945041, step 1735945043)
+AFTER_SUBMISSION = 5.0  # seconds from a tool-output submission to the next step (4 to 6 in the recorded continuations)
 
 
 @dataclass
@@ -81,6 +85,8 @@ class AzureStandIn(ScriptedServer):
     """A loopback server answering the Azure AI Agents REST calls from a queue of Replies."""
 
     no_reply_left = "the Azure stand-in has no scripted reply left"
+    first_step = FIRST_STEP  # the least a model turn waits for its first step; a reply's own first_token may be longer
+    after_submission = AFTER_SUBMISSION
     exports_environment = True  # while it runs, the process's credential and deployment point at it
 
     def __init__(self, seed: int = 11, project: str = "standin", deployment: str = RECORDED_MODEL) -> None:
@@ -356,7 +362,7 @@ class AzureStandIn(ScriptedServer):
         delay = self._pause(rng, 0.2)
         run.obj.update(status="in_progress", started_at=self._now())
         self._emit(frames, delay, "thread.run.in_progress", run.obj)
-        self._model_turn(run, reply, rng, frames)
+        self._model_turn(run, reply, rng, frames, submitted=False)
         return self._answer(body, frames, queued)
 
     async def _submit_tool_outputs(self, request: Request) -> Response:
@@ -389,7 +395,7 @@ class AzureStandIn(ScriptedServer):
         self._emit(frames, self._pause(rng, 0.02), "thread.run.queued", run.obj)
         run.obj["status"] = "in_progress"
         self._emit(frames, self._pause(rng, 0.15), "thread.run.in_progress", run.obj)
-        self._model_turn(run, reply, rng, frames)
+        self._model_turn(run, reply, rng, frames, submitted=True)
         return self._answer(body, frames, queued)
 
     async def _get_run(self, request: Request) -> Response:
@@ -452,9 +458,10 @@ class AzureStandIn(ScriptedServer):
         for key, value in step["usage"].items():
             run.usage[key] += value
 
-    def _model_turn(self, run: _Run, reply: Reply, rng: random.Random, frames: list[_Frame]) -> None:
+    def _model_turn(self, run: _Run, reply: Reply, rng: random.Random, frames: list[_Frame], submitted: bool) -> None:
         """What the run streams for one scripted model turn: a message step, a tool step, or both."""
-        first_token = reply.first_token * rng.uniform(0.8, 1.25)
+        least = self.after_submission if submitted else self.first_step
+        first_token = max(reply.first_token, least) * rng.uniform(0.8, 1.25)
         if reply.text or not reply.tool_calls:
             self._message_step(run, reply, rng, frames, first_token)
             first_token = 0.05

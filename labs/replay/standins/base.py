@@ -2,8 +2,8 @@
 
 This workbook's fixtures are written by record mode itself: a lesson's real SDK calls go through the
 replay server in record mode, and the "live service" upstream is a stand-in that answers from a script
-of `Reply` objects in its service's wire format, paced like a model (a first-token wait, then tens of
-milliseconds between tokens). One module per surface (`openai.py`, `azure.py`); this is their base.
+of `Reply` objects in its service's wire format, paced like a model (a first-token wait, then a gap per
+token, calibrated on public measurements: `FIRST_TOKEN`, `TOKEN_GAP`). One module per surface (`openai.py`, `azure.py`); this is their base.
 With a key, `LABS_MODE=record` records from the real service instead. No notebook uses a stand-in.
 
 Each model turn asks `next_reply(request)` for its answer; here that pops the script. A subclass may compute
@@ -23,9 +23,14 @@ from starlette.applications import Starlette
 
 from ..loopback import ServedApp
 
-__all__ = ["Reply", "ScriptedServer", "ToolCall", "fragments", "tokens"]
+__all__ = ["FIRST_TOKEN", "TOKEN_GAP", "Reply", "ScriptedServer", "ToolCall", "fragments", "tokens"]
 
 _TOKEN = re.compile(r"\s*[^\s\w]+|\s*\w+|\s+")
+
+# The calibrated pace of a model answer, with their sources in labs/fixtures/README.md ("Pacing"): seconds to
+# the first token (gpt-4o-mini class models over the public API), and between tokens (about 59 a second).
+FIRST_TOKEN = 0.6
+TOKEN_GAP = 0.017
 
 
 def tokens(text: str) -> list[str]:
@@ -48,8 +53,8 @@ class Reply:
     tool_calls: list[ToolCall] = field(default_factory=list)
     refusal: str | None = None
     finish_reason: str | None = None
-    first_token: float = 0.45
-    gap: float = 0.03
+    first_token: float = FIRST_TOKEN
+    gap: float = TOKEN_GAP
     status: int = 200
     error: dict[str, Any] | None = None
     headers: dict[str, str] = field(default_factory=dict)

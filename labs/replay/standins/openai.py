@@ -1,9 +1,15 @@
 """A scripted stand-in for the OpenAI service (Chat Completions and Responses), used to author fixtures.
 
-It answers from a script in the services' wire format (checked against real recordings: LF framing, the
-first chunk's `role`, tool-call headers with `"arguments":""`, the usage chunk with `"choices":[]`,
-`[DONE]`; for the Responses API the full event sequence ending in `response.completed`), paced like a model
-(a first-token wait, then tens of milliseconds between tokens). It is never used by a notebook.
+It answers from a script in the services' wire format, checked field by field against real captures by the
+wire schema (`labs/replay/wire_schema.json`, `tests/test_wire_schema.py`): LF framing, the first chunk's
+`role`, tool-call headers with `"arguments":""`, the usage chunk with `"choices":[]`, `[DONE]`; as 2026
+chunks do, `service_tier`, `"usage": null` on every chunk when usage is asked for and `obfuscation` padding
+(unless `stream_options.include_obfuscation` is false). For the Responses API the full event sequence ending
+in `response.completed`, the response object with every field the service sends (`service_tier`,
+`max_tool_calls`, `prompt_cache_key`, `text.verbosity`, ...), `obfuscation` on deltas, and no `name` on
+`response.function_call_arguments.done` (the service names the function in the output item only). Paced
+like a model: a first-token wait, then a gap per token (`labs/fixtures/README.md` gives the calibration and
+its sources). It is never used by a notebook.
 
 A subclass can change what is answered (`next_reply`) and, without touching the encoding, the few things a
 live service varies: the model snapshot it names, the fields it adds to each payload (`_decorate`), the
@@ -30,6 +36,26 @@ from .base import Reply, ScriptedServer, fragments, tokens
 __all__ = ["OpenAIStandIn"]
 
 _MODEL = "gpt-4o-mini-2024-07-18"
+_SNAPSHOTS = {"gpt-5-mini": "gpt-5-mini-2025-08-07", "gpt-5": "gpt-5-2025-08-07"}  # the snapshots a request for these names gets
+_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+
+def _obfuscated(body: dict[str, Any]) -> bool:
+    """Whether the answer pads its frames with `obfuscation` (the service does unless the request turns it off)."""
+    return (body.get("stream_options") or {}).get("include_obfuscation", True) is not False
+
+
+def _tier(body: dict[str, Any]) -> str:
+    """The service tier a finished answer names: the one asked for, `default` for `auto` or none."""
+    asked = body.get("service_tier")
+    return asked if isinstance(asked, str) and asked != "auto" else "default"
+
+
+def _tool(tool: Any) -> Any:
+    """A tool as the Responses API echoes it: a function tool with every field, in the service's order."""
+    if not isinstance(tool, dict) or tool.get("type") != "function":
+        return tool
+    return {"type": "function", "description": tool.get("description"), "name": tool.get("name"), "parameters": tool.get("parameters"), "strict": tool.get("strict", True)}
 
 
 class OpenAIStandIn(ScriptedServer):
@@ -69,8 +95,8 @@ class OpenAIStandIn(ScriptedServer):
         return random.Random(self.seed * 1000 + self._count)
 
     def _model(self, body: dict[str, Any]) -> str:
-        """The model snapshot an answer names."""
-        return _MODEL
+        """The model snapshot an answer names: a reasoning model's own (`gpt-5-mini`), else gpt-4o-mini's."""
+        return _SNAPSHOTS.get(body.get("model"), _MODEL)
 
     def _decorate(self, payload: dict[str, Any], reply: Reply) -> dict[str, Any]:
         """A chunk, event or final object just before it is sent; the stand-in sends it as built."""
@@ -91,6 +117,10 @@ class OpenAIStandIn(ScriptedServer):
             await asyncio.sleep(delay)
             yield item
 
+    def _obfuscation(self, rng: random.Random, size: int) -> str:
+        """Random padding that evens out frame sizes, as the service's `obfuscation` field does."""
+        return "".join(rng.choice(_ALPHABET) for _ in range(max(1, 16 - size % 16)))
+
     def _error(self, reply: Reply) -> Response:
         return JSONResponse(reply.error or {"error": {"message": "scripted error", "type": "server_error"}}, status_code=reply.status, headers=reply.headers)
 
@@ -101,7 +131,16 @@ class OpenAIStandIn(ScriptedServer):
         reply, rng, suffix = self._next(body, dict(request.headers))
         if reply.status != 200:
             return self._error(reply)
-        base = {"id": f"chatcmpl-{suffix[:29]}", "object": "chat.completion.chunk", "created": 1763800000 + self._count, "model": self._model(body), "system_fingerprint": self.system_fingerprint}
+        base = {
+            "id": f"chatcmpl-{suffix[:29]}",
+            "object": "chat.completion.chunk",
+            "created": 1763800000 + self._count,
+            "model": self._model(body),
+            "service_tier": _tier(body),
+            "system_fingerprint": self.system_fingerprint,
+        }
+        asks_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+        pad = random.Random(f"padding:{self.seed}:{self._count}")
         choices = [reply, *reply.more_choices]
         call_ids: list[list[str]] = []  # per choice; numbered on across choices so no two calls share an id
         for choice in choices:
@@ -109,7 +148,8 @@ class OpenAIStandIn(ScriptedServer):
             call_ids.append([f"call_{suffix[i % 24:] + suffix[: i % 24]}" for i in range(first, first + len(choice.tool_calls))])
 
         def chunk(delta: dict[str, Any], finish: str | None = None, index: int = 0) -> dict[str, Any]:
-            return {**base, "choices": [{"index": index, "delta": delta, "logprobs": None, "finish_reason": finish}]}
+            out = {**base, "choices": [{"index": index, "delta": delta, "logprobs": None, "finish_reason": finish}]}
+            return {**out, "usage": None} if asks_usage else out
 
         def choice_chunks(choice: Reply, index: int) -> list[dict[str, Any]]:
             out: list[dict[str, Any]] = []
@@ -147,8 +187,10 @@ class OpenAIStandIn(ScriptedServer):
                 for index, choice in enumerate(choices)
             ]
             return JSONResponse(self._decorate({**base, "object": "chat.completion", "choices": answers, "usage": usage}, reply))
-        if (body.get("stream_options") or {}).get("include_usage"):
+        if asks_usage:
             chunks.append({**base, "choices": [], "usage": usage})
+        if _obfuscated(body):
+            chunks = [{**c, "obfuscation": self._obfuscation(pad, len(json.dumps(c["choices"])))} for c in chunks]
         frames = [encode_event(SSEEvent(data=json.dumps(self._decorate(c, reply), separators=(",", ":"), ensure_ascii=False))) for c in chunks]
         frames.append(encode_event(SSEEvent(data="[DONE]")))
         return StreamingResponse(self._paced(frames, self._delays(len(frames), reply, rng)), media_type="text/event-stream; charset=utf-8")
@@ -168,35 +210,47 @@ class OpenAIStandIn(ScriptedServer):
         if reply.status != 200:
             return self._error(reply)
         resp_id = f"resp_{suffix}{suffix[:24]}"
+        pad = random.Random(f"padding:{self.seed}:{self._count}")
+        asked_reasoning = body.get("reasoning") if isinstance(body.get("reasoning"), dict) else {}
+        # Fields in the order the service sends them; what the request set is echoed, the rest are the service's defaults.
         response: dict[str, Any] = {
             "id": resp_id,
             "object": "response",
             "created_at": 1763800000 + self._count,
             "status": "in_progress",
-            "background": False,
+            "background": bool(body.get("background", False)),
             "error": None,
             "incomplete_details": None,
             "instructions": body.get("instructions"),
             "max_output_tokens": body.get("max_output_tokens"),
+            "max_tool_calls": body.get("max_tool_calls"),
             "model": self._model(body),
             "output": [],
             "parallel_tool_calls": body.get("parallel_tool_calls", True) if body.get("parallel_tool_calls") is not None else True,
             "previous_response_id": body.get("previous_response_id"),
-            "reasoning": {"effort": None, "summary": None},
+            "prompt_cache_key": body.get("prompt_cache_key"),
+            "reasoning": {"effort": asked_reasoning.get("effort") or ("medium" if reply.reasoning_tokens else None), "summary": asked_reasoning.get("summary")},
+            "safety_identifier": body.get("safety_identifier"),
+            "service_tier": body.get("service_tier") or "auto",
             "store": body.get("store", True) if body.get("store") is not None else True,
             "temperature": body.get("temperature") if body.get("temperature") is not None else 1.0,
-            "text": body.get("text") or {"format": {"type": "text"}},
+            "text": {"verbosity": "medium", **(body.get("text") or {"format": {"type": "text"}})},
             "tool_choice": body.get("tool_choice") or "auto",
-            "tools": body.get("tools") or [],
+            "tools": [_tool(t) for t in body.get("tools") or []],
+            "top_logprobs": body.get("top_logprobs") or 0,
             "top_p": body.get("top_p") if body.get("top_p") is not None else 1.0,
             "truncation": body.get("truncation") or "disabled",
             "usage": None,
-            "user": None,
+            "user": body.get("user"),
             "metadata": body.get("metadata") or {},
         }
+        response["text"] = {"format": response["text"].get("format", {"type": "text"}), **response["text"]}  # format first, as sent
         events: list[dict[str, Any]] = []
+        obfuscate = _obfuscated(body)
 
         def emit(kind: str, **fields: Any) -> None:
+            if obfuscate and kind.endswith(".delta"):
+                fields["obfuscation"] = self._obfuscation(pad, len(fields.get("delta", "")))
             events.append({"type": kind, "sequence_number": len(events), **fields})
 
         emit("response.created", response=json.loads(json.dumps(response)))
@@ -229,7 +283,7 @@ class OpenAIStandIn(ScriptedServer):
             emit("response.output_item.added", output_index=len(output), item=dict(item))
             for f in fragments(call, rng):
                 emit("response.function_call_arguments.delta", item_id=item_id, output_index=len(output), delta=f)
-            emit("response.function_call_arguments.done", item_id=item_id, output_index=len(output), arguments=call.arguments, name=call.name)
+            emit("response.function_call_arguments.done", item_id=item_id, output_index=len(output), arguments=call.arguments)
             item = {**item, "status": "completed", "arguments": call.arguments}
             emit("response.output_item.done", output_index=len(output), item=item)
             output.append(item)
@@ -247,10 +301,10 @@ class OpenAIStandIn(ScriptedServer):
             "total_tokens": input_tokens + output_tokens,
         }
         if cut:
-            final = {**response, "status": "incomplete", "incomplete_details": {"reason": "max_output_tokens"}, "output": output, "usage": usage}
+            final = {**response, "status": "incomplete", "incomplete_details": {"reason": "max_output_tokens"}, "output": output, "service_tier": _tier(body), "usage": usage}
             emit("response.incomplete", response=final)
         else:
-            final = {**response, "status": "completed", "output": output, "usage": usage}
+            final = {**response, "status": "completed", "output": output, "service_tier": _tier(body), "usage": usage}
             emit("response.completed", response=final)
         if not body.get("stream"):
             await asyncio.sleep(self._blocking_wait(len(events), reply))
@@ -258,7 +312,14 @@ class OpenAIStandIn(ScriptedServer):
         frames = [
             encode_event(SSEEvent(data=json.dumps(self._decorate(e, reply), separators=(",", ":"), ensure_ascii=False), event=e["type"])) for e in events
         ]
-        return StreamingResponse(self._paced(frames, self._delays(len(frames), reply, rng)), media_type="text/event-stream; charset=utf-8")
+        delays = self._delays(len(frames), reply, rng)
+        if reply.reasoning_tokens:  # the model thinks between announcing its reasoning item and closing it
+            delays[3] += self._thinking(reply)
+        return StreamingResponse(self._paced(frames, delays), media_type="text/event-stream; charset=utf-8")
+
+    def _thinking(self, reply: Reply) -> float:
+        """How long a reasoning model thinks: its reasoning tokens at the answer's pace."""
+        return reply.reasoning_tokens * reply.gap
 
     @staticmethod
     def _encrypted(rng: random.Random) -> str:

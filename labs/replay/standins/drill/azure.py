@@ -21,7 +21,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from ..azure import AzureStandIn
+from ..azure import AFTER_SUBMISSION, FIRST_STEP, AzureStandIn
 from ..base import Reply
 from .auth import BearerGate
 from .model import Conversation, DrillModel, FunctionSpec, ToolResult, digest
@@ -29,8 +29,6 @@ from .model import Conversation, DrillModel, FunctionSpec, ToolResult, digest
 __all__ = ["DrillAzure", "turn_conversation"]
 
 _TOKEN = "drill-token-not-a-real-one"
-FIRST_STEP = 2.0  # seconds from a run starting to its first step, at pace 1
-AFTER_SUBMISSION = 5.0  # seconds from a tool-output submission to the next step (the stand-in jitters it to 4-6)
 
 
 def turn_conversation(turn: dict[str, Any]) -> Conversation:
@@ -62,6 +60,8 @@ class DrillAzure(AzureStandIn):
     """A loopback Azure AI Agents service that answers any run itself; serve it with `use_tls` for the SDK's credential."""
 
     exports_environment = False  # `drill_services()` hands the environment to the caller instead
+
+    first_step = after_submission = 0.0  # its replies carry the service's waits already, scaled by `pace`
 
     def __init__(self, seed: int = 2026, pace: float = 0.1, project: str = "drill-lab", deployment: str = "gpt-4o-mini-drill") -> None:
         super().__init__(seed=seed, project=project, deployment=deployment)

@@ -196,6 +196,9 @@ class DrillOpenAI(OpenAIStandIn):
     def _blocking_wait(self, count: int, reply: Reply) -> float:
         return sum(reply.pace.delays(count)) if isinstance(reply, DrillReply) and reply.pace else super()._blocking_wait(count, reply)
 
+    def _thinking(self, reply: Reply) -> float:
+        return 0.0  # the drill's pace already holds the whole wait
+
     def _decorate(self, payload: dict[str, Any], reply: Reply) -> dict[str, Any]:
         if not isinstance(reply, DrillReply):
             return payload
