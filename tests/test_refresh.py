@@ -64,3 +64,16 @@ def test_refresh_rerecords_a_lesson_and_its_strict_nbval_passes(lesson: str, fix
     assert run.returncode == 0, run.stdout[-3000:]
     check = subprocess.run([sys.executable, "-m", "labs.workbook", "check"], cwd=root, env=environment, capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_a_notebook_runs_in_a_kernel_over_ipc_and_is_shut_down(tmp_path: Path) -> None:
+    # In a process of its own: this suite's conftest puts every kernel it starts over IPC already.
+    import nbformat
+
+    path = tmp_path / "tiny.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import os\nprint(os.getpid())")]), path)
+    script = f"from pathlib import Path\nfrom labs.lessons.refresh import run_notebook\nprint(run_notebook(Path({str(path)!r}), Path.cwd(), 'replay').cells[0].outputs[0]['text'])"
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
+    assert "without encryption" not in run.stderr
+    with pytest.raises(ProcessLookupError):  # shut down with the run, not left to notice its parent exited
+        os.kill(int(run.stdout.split()[0]), 0)

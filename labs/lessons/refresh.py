@@ -60,12 +60,22 @@ def run_notebook(
 ) -> NotebookNode:
     """Execute a notebook (the one at `path`, or `notebook` as if it were there) in its folder, in a fresh kernel that imports `labs` from `root`."""
     import nbclient
+    from jupyter_client.manager import KernelManager
 
     notebook = notebook or nbformat.read(path, as_version=4)
     python_path = os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))
     kernel_environment = {**os.environ, "LABS_MODE": mode, "PYTHONPATH": python_path, **(extra or {})}
-    client = nbclient.NotebookClient(notebook, kernel_name="python3", timeout=timeout, record_timing=False, resources={"metadata": {"path": str(path.parent)}})
-    client.execute(env=kernel_environment)
+    with tempfile.TemporaryDirectory(prefix="labs-kernel-") as sockets:
+        # Over Unix sockets, as JupyterLab's kernels are (jupyter-config/): no "running over TCP" warning per kernel.
+        kernel = KernelManager(kernel_name="python3", transport="ipc", ip=os.path.join(sockets, "kernel"))
+        client = nbclient.NotebookClient(
+            notebook, km=kernel, timeout=timeout, record_timing=False, resources={"metadata": {"path": str(path.parent)}}
+        )
+        try:
+            client.execute(env=kernel_environment)
+        finally:
+            if kernel.has_kernel:  # nbclient shuts down only the kernels it created itself
+                kernel.shutdown_kernel(now=True)
     return notebook
 
 
