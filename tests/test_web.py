@@ -11,14 +11,17 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
+import re
 import warnings
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urljoin
 
 import httpx
 import pytest
 from httpx_sse import ServerSentEvent, aconnect_sse, connect_sse
+from starlette.applications import Starlette
+from starlette.routing import Mount
 
 import labs
 from labs.lessons.lesson_09.scenarios import ANSWERS, PROMPTS, SCENARIOS
@@ -334,7 +337,7 @@ def test_over_loopback_a_full_answer_then_a_stream_left_early() -> None:
     with serve() as server:
         with httpx.Client(base_url=server.url, timeout=30) as client:
             page = client.get("/")
-            assert page.status_code == 200 and "/static/app.js" in page.text
+            assert page.status_code == 200 and "static/app.js" in page.text
             with connect_sse(client, "GET", "/chat/stream", params={"message": PROMPTS["chat_pack_list"]}) as source:
                 events = list(source.iter_sse())
             assert "".join(e.json()["delta"] for e in events if e.event == "text_delta") == ANSWERS["chat_pack_list"]
@@ -347,13 +350,54 @@ def test_over_loopback_a_full_answer_then_a_stream_left_early() -> None:
         assert first.json()["delta"] and [r.outcome for r in server.streams.finished] == ["completed", "cancelled"]
 
 
+PREFIX = "/user/learner/proxy/8000"  # where jupyter-server-proxy serves the app behind a JupyterHub
+
+
+def under_a_prefix() -> Starlette:
+    """The app mounted below `PREFIX`, as a proxy serving it there would: nothing answers at `/` itself."""
+    return Starlette(routes=[Mount(PREFIX, app=create_app())])
+
+
+async def test_the_page_its_files_and_its_api_calls_work_below_a_path_prefix() -> None:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=under_a_prefix()), base_url="http://127.0.0.1:8000") as client:
+        page_url = f"{PREFIX}/"
+        page = await client.get(page_url)
+        assert page.status_code == 200
+        files = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+        assert len(files) >= 2, files  # the stylesheet and the script at least
+        for file in files:
+            assert (await client.get(urljoin(page_url, file))).status_code == 200, file
+        script = (await client.get(urljoin(page_url, "static/app.js"))).text
+        calls = re.findall(r"(?:fetch|EventSource)\(`([^`?]+)\?", script)
+        assert sorted(calls) == ["chat/prompts", "chat/stream"], calls
+        prompts = await client.get(urljoin(page_url, "chat/prompts"), params={"backend": "chat"})
+        assert prompts.status_code == 200 and PROMPTS["chat_pack_list"] in prompts.json()["prompts"]
+        params = {"message": PROMPTS["chat_pack_list"], "backend": "chat"}
+        async with aconnect_sse(client, "GET", urljoin(page_url, "chat/stream"), params=params) as source:
+            events = [event async for event in source.aiter_sse()]
+        assert "".join(e.json()["delta"] for e in events if e.event == "text_delta") == ANSWERS["chat_pack_list"]
+
+
 def test_the_page_never_parses_model_text_as_html() -> None:
     from labs.web.app import STATIC_DIR
 
     script = (STATIC_DIR / "app.js").read_text()
-    assert "appendData(data.delta)" in script
-    for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
+    assert "DOMPurify.sanitize(markdown.parse(text), ALLOWED)" in script and "RETURN_DOM_FRAGMENT: true" in script
+    for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "createContextualFragment", "document.write", "eval("):
         assert sink not in script, sink
+
+
+@pytest.mark.parametrize(("file", "header", "version"), [("marked.umd.js", "marked v18.2.1", "18.2.1"), ("purify.min.js", "@license DOMPurify 3.5.0", "3.5.0")])
+def test_the_vendored_libraries_are_the_pinned_files_with_their_licence(file: str, header: str, version: str) -> None:
+    import hashlib
+
+    from labs.web.app import STATIC_DIR
+
+    content = (STATIC_DIR / file).read_bytes()
+    row = next(line for line in (STATIC_DIR / "VENDORED.md").read_text().splitlines() if line.startswith(f"| `{file}`"))
+    assert header in content[:300].decode() and f"| {version} |" in row
+    assert hashlib.sha256(content).hexdigest() in row, f"{file} differs from the version VENDORED.md names"
+    assert f'src="static/{file}"' in (STATIC_DIR / "index.html").read_text()
 
 
 # -- exercise 9.1: one event framed by hand -------------------------------------------------------
@@ -392,3 +436,67 @@ def test_the_command_line_names_a_busy_port_and_how_to_avoid_it() -> None:
         port = busy.getsockname()[1]
         with pytest.raises(SystemExit, match=f"cannot listen on 127.0.0.1:{port}.*--port 0"):
             main(["--port", str(port)])
+
+
+def test_ctrl_c_on_the_command_line_ends_it_with_one_line_while_a_stream_is_open() -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    environment = {**os.environ, "LABS_MODE": "replay", "LABS_REPLAY_SPEED": "1"}  # an answer long enough to interrupt
+    command = [sys.executable, "-m", "labs.web", "--port", "0"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=environment) as process:
+        banner = process.stdout.readline() if process.stdout else ""
+        assert banner.startswith("Streaming chat on http://127.0.0.1:"), banner
+        params = {"message": PROMPTS["chat_pack_list"]}
+        with httpx.Client(base_url=banner.split()[3], timeout=30) as client, connect_sse(client, "GET", "/chat/stream", params=params) as source:
+            next(e for e in source.iter_sse() if e.event == "text_delta")  # mid-answer now
+            process.send_signal(signal.SIGINT)
+            rest, _ = process.communicate(timeout=30)
+    assert rest.strip().splitlines() == ["Stopped: the chat page is no longer served."], rest
+    assert process.returncode == 130
+
+
+class WatchedBackend(ChatBackend):
+    """The chat backend, counting its warm-ups and requests."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.warmed = self.requests = 0
+
+    def warm(self) -> None:
+        assert self.requests == 0
+        self.warmed += 1
+        super().warm()
+
+    def stream(self, message: str) -> Any:
+        self.requests += 1
+        return super().stream(message)
+
+
+def test_serve_warms_each_backend_before_the_first_request() -> None:
+    backend = WatchedBackend()
+    with serve(create_app({"chat": backend})) as server:
+        assert backend.warmed == 1 and set(server.app.state.warmed) == {"chat"}
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            with connect_sse(client, "GET", "/chat/stream", params={"message": PROMPTS["chat_pack_list"]}) as source:
+                assert any(e.event == "response_complete" for e in source.iter_sse())
+    assert (backend.warmed, backend.requests) == (1, 1)
+    with serve() as server:
+        assert set(server.app.state.warmed) == {"chat", "agents", "azure", "sk"}
+
+
+def test_warming_up_needs_no_key_so_a_live_app_without_one_still_starts(monkeypatch: pytest.MonkeyPatch) -> None:
+    from labs.web.app import warm_up
+
+    monkeypatch.setenv("LABS_MODE", "live")  # and no key of any service (the conftest removed them)
+    assert set(warm_up(create_app())) == {"chat", "agents", "azure", "sk"}
+
+
+def test_tool_results_carry_real_characters_not_json_escapes() -> None:
+    from labs.web.tools import get_forecast
+
+    output = get_forecast("Lake Louise")
+    assert "6°C" in output and "\\u" not in output
+    assert json.loads(output)["forecast"].startswith("tomorrow: 6°C")

@@ -13,6 +13,10 @@ words", or writes `data: {chunk}` so a chunk holding a newline ends its event ea
 - answers only its own page: `labs.web.guard` refuses other host names, other sites' requests and
   oversized bodies before any route runs, so no other page can spend the learner's key.
 
+The page (`static/`) uses relative URLs only, so a proxy may serve the app below a prefix (jupyter-server-proxy's
+`<base>/proxy/PORT/`). `serve()` and `python -m labs.web` warm every backend before the first request
+(`warm_up`, `Backend.warm`), so the first answer does not wait seconds for an SDK to load.
+
 `StreamRegistry` counts the streams in flight and how each ended, so a test (or the notebook) can wait
 for a cancelled stream to be cleaned up instead of sleeping.
 """
@@ -64,6 +68,7 @@ __all__ = [
     "main",
     "relay",
     "serve",
+    "warm_up",
 ]
 
 MAX_MESSAGE_CHARS = 4000
@@ -222,6 +227,7 @@ def create_app(backends: Mapping[str, Backend] | None = None, *, ping_seconds: f
     app = FastAPI(title="Streaming chat", docs_url="/docs", redoc_url=None)
     app.state.backends = dict(backends) if backends is not None else default_backends()
     app.state.streams = StreamRegistry()
+    app.state.warmed = {}  # backend name -> seconds its warm-up took, once `warm_up` has run
     app.add_middleware(RequestGuard, allowed_hosts=tuple(allowed_hosts))
     app.add_exception_handler(RequestValidationError, _validation_error)
 
@@ -334,22 +340,47 @@ def _named(host: str) -> list[str]:
     return [] if host.lower() in LOOPBACK_NAMES else [host]
 
 
+def warm_up(app: Starlette) -> dict[str, float]:
+    """Warm each of the app's backends (see `Backend.warm`); the seconds each took, also kept in `app.state.warmed`."""
+    warmed: dict[str, float] = {}
+    for name, backend in app.state.backends.items():
+        started = time.perf_counter()
+        backend.warm()
+        warmed[name] = round(time.perf_counter() - started, 3)
+    app.state.warmed = warmed
+    return warmed
+
+
 def serve(app: FastAPI | None = None, *, host: str = "127.0.0.1", port: int = 0) -> WebServer:
-    """Start the app (or `app`) on `host:port` in the background; port 0 picks a free one."""
-    server = WebServer(app or create_app(allowed_hosts=_named(host)), host, port)
+    """Warm the app's backends, then start the app (or `app`) on `host:port` in the background; port 0 picks a free one."""
+    app = app or create_app(allowed_hosts=_named(host))
+    warm_up(app)
+    server = WebServer(app, host, port)
     server.start()
     return server
 
 
 def main(argv: list[str] | None = None) -> None:
+    """The command line: serve until Ctrl-C, which ends it with one line and no traceback (exit status 130)."""
     parser = argparse.ArgumentParser(prog="python -m labs.web", description="Serve the streaming chat page.")
     parser.add_argument("--port", type=int, default=8000, help="port to bind (default: 8000; 0 for a free one)")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
     args = parser.parse_args(argv)
-    server = WebServer(create_app(allowed_hosts=_named(args.host)), args.host, args.port)
+    try:
+        _serve_until_stopped(args.host, args.port)
+    except KeyboardInterrupt:
+        # uvicorn, once it has closed the connections, raises the Ctrl-C it caught again; before it runs, Python does.
+        print("\nStopped: the chat page is no longer served.", flush=True)
+        raise SystemExit(130) from None
+
+
+def _serve_until_stopped(host: str, port: int) -> None:
+    app = create_app(allowed_hosts=_named(host))
+    server = WebServer(app, host, port)
     try:
         server.bind()
     except OSError as exc:
-        raise SystemExit(f"error: cannot listen on {args.host}:{args.port} ({exc.strerror}); try --port 0 for a free port") from None
+        raise SystemExit(f"error: cannot listen on {host}:{port} ({exc.strerror}); try --port 0 for a free port") from None
+    warm_up(app)
     print(f"Streaming chat on {server.url}  ({settings().mode} mode; Ctrl-C to stop)", flush=True)
     server.run_forever()

@@ -20,6 +20,12 @@ this module cancels. azure-ai-agents' stream `__aexit__` never closes its HTTP r
 `close()` on an async generator, which has only `aclose()`), and closing the client closes the socket
 but not aiohttp's record of the connection, which then logs "Unclosed connection" when the garbage
 collector gets to it; so the Azure backend keeps every response its client opens and closes each one.
+
+Why `warm`: each SDK costs seconds the first time it is used in a process (importing it, and building its
+agent, tool or kernel objects, whose pydantic schemas are compiled on first use). Paid inside the first
+request, that is seconds of blank page before the first word. The app calls every backend's `warm` at
+start-up: the work that needs neither the network nor a credential, so a live app without a key still
+starts, and says what is missing on the first request as before.
 Cleanup runs shielded from the cancellation that stopped the stream (`_finish`): under anyio, every
 await in a cancelled scope is cancelled again, cleanup included. Each backend opens its SDK client per
 request with `connect`, so a test can hand it a client that watches its connections.
@@ -100,12 +106,32 @@ class Backend(ABC):
     def prompt_in(self, cassette: Cassette) -> str | None:
         """The user prompt of a fixture recorded through this backend, or None if it is another's."""
 
+    def warm(self) -> None:
+        """Do now what the first answer would otherwise wait for: import the SDK, build what needs no network."""
+
 
 class OpenAIBackend(Backend):
     """A backend whose SDK talks through an `AsyncOpenAI` client, which `connect` opens for each request."""
 
     def __init__(self, connect: Callable[[], AsyncOpenAI] = openai_connection) -> None:
         self.connect = connect
+
+    def warm(self) -> None:
+        import openai.resources.chat.completions  # noqa: F401  (the client loads its resources on first use)
+        import openai.resources.responses  # noqa: F401
+        from openai._models import construct_type  # the SDK's own parser of stream events (openai is pinned)
+        from openai.types.chat import ChatCompletionChunk
+        from openai.types.responses import ResponseStreamEvent
+
+        # The parser builds and caches a pydantic adapter per union type on first use: 0.2 to 0.6 s for the
+        # Responses API's stream events. A sample of each kind of event the backends read builds them now.
+        construct_type(type_=ResponseStreamEvent, value={})
+        construct_type(type_=ChatCompletionChunk, value={"usage": None, "choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "function": {}}]}}]})
+        _tls()
+        if settings().mode == "replay":
+            from ..replay import default_server
+
+            default_server()  # started on first use otherwise: by the first request
 
 
 async def _finish(cleanup: Awaitable[object]) -> None:
@@ -179,20 +205,35 @@ class ChatBackend(OpenAIBackend):
 # -- agents: openai-agents Runner.run_streamed -------------------------------------------------------
 
 
+@functools.cache
+def _stock_tool() -> Any:
+    """`stock_level` as an openai-agents tool, built once: its JSON schema takes a while to generate."""
+    from agents import function_tool
+
+    return function_tool(stock_level)
+
+
 class AgentsBackend(OpenAIBackend):
     name: BackendName = "agents"
     title = "Agents SDK (openai-agents)"
     instructions = "You are the gear guide of an outdoor shop. Use stock_level before promising a product. Answer in Markdown, briefly."
 
+    def warm(self) -> None:
+        from agents import Agent, RunConfig, Runner  # noqa: F401
+        from agents.models.openai_responses import OpenAIResponsesModel  # noqa: F401
+
+        super().warm()
+        Agent(name="Gear guide", instructions=self.instructions, tools=[_stock_tool()])
+
     async def stream(self, message: str) -> AsyncIterator[BackendEvent]:
-        from agents import Agent, RunConfig, Runner, function_tool
+        from agents import Agent, RunConfig, Runner
         from agents.models.openai_responses import OpenAIResponsesModel
 
         async with self.connect() as client:
             agent = Agent(
                 name="Gear guide",
                 instructions=self.instructions,
-                tools=[function_tool(stock_level)],
+                tools=[_stock_tool()],
                 model=OpenAIResponsesModel(clients.model(), client),
             )
             result = Runner.run_streamed(agent, message, run_config=RunConfig(tracing_disabled=settings().mode != "live"))
@@ -235,6 +276,16 @@ class AzureBackend(Backend):
 
     def __init__(self, connect: Callable[..., AsyncAgentsClient] = clients.async_azure_agents_client) -> None:
         self.connect = connect  # called with `raw_response_hook=`, which it hands to the client
+
+    def warm(self) -> None:
+        from azure.ai.agents.aio import AgentsClient  # noqa: F401
+        from azure.ai.agents.models import AsyncFunctionTool, AsyncToolSet, MessageDeltaChunk, RunStep, ThreadMessageOptions, ThreadRun  # noqa: F401
+
+        AsyncToolSet().add(AsyncFunctionTool({get_forecast}))
+        if settings().mode == "replay":
+            from ..replay import default_server
+
+            default_server()
 
     async def stream(self, message: str) -> AsyncIterator[BackendEvent]:
         from azure.ai.agents.models import AsyncFunctionTool, AsyncToolSet, MessageDeltaChunk, RunStep, ThreadMessageOptions, ThreadRun
@@ -280,6 +331,19 @@ class AzureBackend(Backend):
 # -- sk: semantic-kernel streaming with automatic function calling -----------------------------------
 
 
+@functools.cache
+def _gear() -> type:
+    """The semantic-kernel plugin class that sizes jackets, defined once semantic-kernel is imported."""
+    from semantic_kernel.functions import kernel_function
+
+    class Gear:
+        @kernel_function(name="jacket_size", description="The Summit jacket size for a chest measurement in centimetres.")
+        def size(self, chest_cm: int) -> str:
+            return jacket_size(chest_cm)
+
+    return Gear
+
+
 class SKBackend(OpenAIBackend):
     """semantic-kernel, read in a task of its own: see `stream` for why."""
 
@@ -305,24 +369,12 @@ class SKBackend(OpenAIBackend):
                 await _finish(asyncio.wait({reader}))
 
     async def _read(self, client: AsyncOpenAI, message: str, events: asyncio.Queue[BackendEvent | BaseException | None]) -> None:
-        from semantic_kernel import Kernel
-        from semantic_kernel.connectors.ai import FunctionChoiceBehavior
-        from semantic_kernel.connectors.ai.open_ai import OpenAIChatCompletion, OpenAIChatPromptExecutionSettings
-        from semantic_kernel.contents import ChatHistory, FunctionCallContent, FunctionResultContent
-        from semantic_kernel.functions import kernel_function
+        from semantic_kernel.connectors.ai.open_ai import OpenAIChatCompletion
+        from semantic_kernel.contents import FunctionCallContent, FunctionResultContent
 
-        class Gear:
-            @kernel_function(name="jacket_size", description="The Summit jacket size for a chest measurement in centimetres.")
-            def size(self, chest_cm: int) -> str:
-                return jacket_size(chest_cm)
-
-        kernel = Kernel()
+        kernel, execution, history = self._kernel(message)
         service = OpenAIChatCompletion(ai_model_id=clients.model(), service_id="chat", async_client=client)
         kernel.add_service(service)
-        kernel.add_plugin(Gear(), plugin_name="gear")
-        execution = OpenAIChatPromptExecutionSettings(function_choice_behavior=FunctionChoiceBehavior.Auto())
-        history = ChatHistory(system_message=self.instructions)
-        history.add_user_message(message)
         calls: dict[int, FunctionCallContent] = {}
         try:
             async for chunk in service.get_streaming_chat_message_content(chat_history=history, settings=execution, kernel=kernel):
@@ -345,6 +397,27 @@ class SKBackend(OpenAIBackend):
             events.put_nowait(exc)
             return
         events.put_nowait(None)
+
+    def _kernel(self, message: str) -> tuple[Any, Any, Any]:
+        """A kernel with the gear plugin, automatic function calling, and a history holding `message`."""
+        from semantic_kernel import Kernel
+        from semantic_kernel.connectors.ai import FunctionChoiceBehavior
+        from semantic_kernel.connectors.ai.open_ai import OpenAIChatPromptExecutionSettings
+        from semantic_kernel.contents import ChatHistory
+
+        kernel = Kernel()
+        kernel.add_plugin(_gear()(), plugin_name="gear")
+        execution = OpenAIChatPromptExecutionSettings(function_choice_behavior=FunctionChoiceBehavior.Auto())
+        history = ChatHistory(system_message=self.instructions)
+        history.add_user_message(message)
+        return kernel, execution, history
+
+    def warm(self) -> None:
+        from semantic_kernel.connectors.ai.open_ai import OpenAIChatCompletion  # noqa: F401
+        from semantic_kernel.contents import FunctionCallContent, FunctionResultContent  # noqa: F401
+
+        super().warm()
+        self._kernel("warm-up")
 
     def prompt_in(self, cassette: Cassette) -> str | None:
         body = _first_body(cassette, "openai")
