@@ -10,7 +10,10 @@ Its parts, each in its own module:
 - `cassette` (the fixture format), `matching` (which recording answers a request), `sse` (the wire
   format), `loopback` (uvicorn on a free loopback port);
 - `surfaces/`: one module per service surface (`openai`, `azure`) behind one protocol;
-- `standins/`: the scripted services used to author fixtures, one per surface.
+- `standins/`: the scripted services used to author fixtures, one per surface;
+- `wire_schema`: the fields each service really sends, per event type, derived from real captures
+  (`python -m labs.replay schema`), which every fixture is checked against;
+- `importer`: a captured stream (`curl -N` output or a HAR file) made into a fixture (`python -m labs.replay import`).
 
 It imports nothing from `labs` but `labs.config`. Run it on its own with `python -m labs.replay serve`.
 """
