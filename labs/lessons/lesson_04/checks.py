@@ -156,3 +156,122 @@ def check_run_with_progress(run_with_progress: Runner) -> Iterator[Case]:
                    mistakes=runner_mistakes(calls))
     yield Case("a round of four, three failing: one message per call, in order", lambda: _run(run_with_progress, broken),
                verify=_verify_round(broken), hint="never raise: answer every call, in the order of the calls", mistakes=runner_mistakes(broken))
+
+
+# Exercise 4.2: show a streamed round as the reader should see it. Graded on behaviour, at every moment the
+# learner's code asks the stream for its next chunk: by then every tool the model has named so far is on the
+# screen (once per call, never once per argument fragment), and every piece of text that has arrived is too.
+# The expected names, text and calls come from the recorded chunks, read by the check itself.
+
+
+@dataclass
+class RoundScreen:
+    """What the screen showed each time the learner's code asked for the next chunk, and what it returned."""
+
+    seen: list[tuple[list[str], str, str]]  # (tool names arrived so far, text arrived so far, what was on the screen)
+    printed: str
+    returned: object
+
+
+def _named_and_text(chunk: Any) -> tuple[list[str], str]:
+    if not chunk.choices:
+        return [], ""
+    delta = chunk.choices[0].delta
+    names = [call.function.name for call in delta.tool_calls or [] if call.function and call.function.name]
+    return names, delta.content or ""
+
+
+def _watch_round(show_round: Callable[[Iterator[Any]], Any], chunks: list[Any]) -> RoundScreen:
+    screen = io.StringIO()
+    seen: list[tuple[list[str], str, str]] = []
+
+    def pulled() -> Iterator[Any]:
+        names: list[str] = []
+        text = ""
+        for chunk in chunks:
+            seen.append((list(names), text, screen.getvalue()))
+            yield chunk
+            new_names, new_text = _named_and_text(chunk)
+            names, text = names + new_names, text + new_text
+        seen.append((list(names), text, screen.getvalue()))
+
+    with contextlib.redirect_stdout(screen):
+        returned = show_round(pulled())
+    return RoundScreen(seen, screen.getvalue(), returned)
+
+
+def _in_order(text: str, screen: str) -> bool:
+    """Whether the characters of `text` appear on `screen` in order (other lines may come between them)."""
+    rest = iter(screen)
+    return all(character in rest for character in text)
+
+
+def _late_names(names: list[str], shown: str) -> list[str]:
+    """The names among `names` (one per call) that the screen does not show as often as they were named."""
+    return sorted({name for name in names if shown.count(name) < names.count(name)})
+
+
+def _verify_round_screen(chunks: list[Any]) -> Callable[[RoundScreen], None]:
+    calls = accumulate_tool_calls(chunks)
+    names = [call.name for call in calls]
+
+    def verify(outcome: RoundScreen) -> None:
+        for arrived, text, shown in outcome.seen:
+            late = _late_names(arrived, shown)
+            assert not late, f"the model had named {late[0]} but the screen did not show it yet: the reader was left waiting"
+            assert _in_order(text, shown), f"{text[-30:]!r} had arrived but was not on the screen yet"
+        too_often = sorted({name for name in names if outcome.printed.count(name) > names.count(name)})
+        assert not too_often, f"{too_often[0]} was shown {outcome.printed.count(too_often[0])} times for {names.count(too_often[0])} call(s)"
+        returned = outcome.returned
+        assert isinstance(returned, list) and all(isinstance(call, ToolCall) for call in returned), (
+            f"return the round's calls as a list of ToolCall objects, not {type(returned).__name__}")
+        assert [(c.id, c.name, c.arguments) for c in returned] == [(c.id, c.name, c.arguments) for c in calls], (
+            f"returned the calls {[(c.name, c.arguments) for c in returned]}, the round asked for {[(c.name, c.arguments) for c in calls]}")
+
+    return verify
+
+
+def round_screen_mistakes(chunks: list[Any]) -> tuple[Mistake, ...]:
+    """The typical wrong answers to 4.2, recognised in what the screen showed along the way."""
+    names = [call.name for call in accumulate_tool_calls(chunks)]
+
+    def screens(test: Callable[[RoundScreen], bool]) -> Callable[[object], bool]:
+        return lambda outcome: isinstance(outcome, RoundScreen) and test(outcome)
+
+    return (
+        Mistake("a usage chunk has an empty `choices` list, so `chunk.choices[0]` raises IndexError: look before you take the first choice",
+                lambda outcome: isinstance(outcome, IndexError)),
+        Mistake("the tools were shown only once the round was over: the model names a tool in the first delta of its call, "
+                "so announce it there, while its arguments are still streaming",
+                screens(lambda o: any(_late_names(arrived, shown) for arrived, _, shown in o.seen) and not _late_names(names, o.printed))),
+        Mistake("the text waited for the end of the round: print each piece of text (flush=True) in the chunk that brings it",
+                screens(lambda o: any(not _in_order(text, shown) for _, text, shown in o.seen) and _in_order(o.seen[-1][1], o.printed))),
+        Mistake("a tool was shown once per argument fragment: only the delta that starts a call carries function.name; "
+                "the fragments after it carry arguments alone",
+                screens(lambda o: any(o.printed.count(name) > names.count(name) for name in names))),
+        Mistake("return the calls as ToolCall objects (labs.toolcalls.accumulate_tool_calls builds them from the chunks you kept)",
+                screens(lambda o: isinstance(o.returned, list) and any(not isinstance(call, ToolCall) for call in o.returned))),
+    )
+
+
+@exercise("4.2", hint=(
+    "keep every chunk in a list; for each chunk with choices: print delta.content (end='', flush=True) when it is text, and for each "
+    "call in delta.tool_calls or []: if call.function.name: print(f'\\n⏳ {call.function.name}...', flush=True); after the loop "
+    "return accumulate_tool_calls(chunks)"
+))
+def check_show_round(show_round: Callable[[Iterator[Any]], list[ToolCall]]) -> Iterator[Case]:
+    cases = [
+        ("two parallel calls to the same tool", "04_tool_progress/streamed_rounds", 0),
+        ("four tools, one of them cut off", "04_tool_progress/broken_calls", 0),
+        ("a round that answers in text", "01_basic_streaming/three_layers", 0),
+        ("a stream ending in a usage chunk (choices == [])", "sdk_smoke/chat_text", 0),
+    ]
+    for name, recording, request in cases:
+        chunks = chat_chunks(recording, request)
+        yield Case(
+            name,
+            run=lambda chunks=chunks: _watch_round(show_round, chunks),
+            verify=_verify_round_screen(chunks),
+            hint="the reader should see each tool the moment the model names it, and each piece of text as it arrives",
+            mistakes=round_screen_mistakes(chunks),
+        )

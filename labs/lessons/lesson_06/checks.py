@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
-from azure.ai.agents.models import AgentEventHandler
+from azure.ai.agents.models import AgentEventHandler, MessageDeltaChunk, ThreadRun
 
 from ...azure_events import awkward_chunks, recorded_streams, replay_into
 from ...checks import Case, Mistake, exercise
@@ -101,4 +102,117 @@ def check_tally(tally: Callable[[AgentEventHandler], tuple[Any, str]]) -> Iterat
             verify=_compare(_recorded(recording, streams)),
             hint=hint,
             mistakes=tally_mistakes(_recorded(recording, streams)),
+        )
+
+
+# Exercise 6.2: a handler that always knows the partial answer and the run's status. Graded on behaviour: the
+# check iterates the learner's handler over recorded streams itself and, after every event, compares what the
+# handler holds with what the SDK parsed so far (the text of every MessageDeltaChunk, the status of the last
+# ThreadRun). Any healthy run streams deltas and run statuses, so nothing depends on the recorded wording.
+
+
+MISSING_ATTRIBUTE = "<no such attribute>"  # what the check notes when the handler has no text or status at all
+
+
+def _status(value: Any) -> Any:
+    return getattr(value, "value", value)
+
+
+@dataclass
+class Watched:
+    """After each event: its type, the text and run status the SDK had delivered so far, and what the handler held."""
+
+    steps: list[tuple[str, str, Any, Any, Any]]  # (event type, text so far, last run status, handler.text, handler.status)
+
+
+def _noting_errors(watcher_class: type) -> type:
+    """The learner's handler, noting what its callbacks raise: the SDK swallows it, so an untouched stub would look like a wrong answer."""
+
+    def noting(name: str) -> Callable[..., Any]:
+        def callback(self: Any, *data: Any) -> Any:
+            try:
+                return getattr(super(watcher, self), name)(*data)
+            except Exception as error:
+                self.raised_in_callbacks.append(error)
+                raise
+
+        return callback
+
+    names = [name for name in dir(AgentEventHandler) if name.startswith("on_")]
+    watcher = type(watcher_class.__name__, (watcher_class,), {name: noting(name) for name in names})
+    return watcher
+
+
+def _watch_run(watcher_class: type, chunked: list[list[bytes]]) -> Watched:
+    handler = _noting_errors(watcher_class)()
+    handler.raised_in_callbacks = []
+    replay_into(handler, *chunked)
+    steps: list[tuple[str, str, Any, Any, Any]] = []
+    text, status = "", None
+    for event_type, event_data, _ in handler:
+        if isinstance(event_data, MessageDeltaChunk):
+            text += event_data.text
+        if isinstance(event_data, ThreadRun):
+            status = _status(event_data.status)
+        steps.append((event_type, text, status, getattr(handler, "text", MISSING_ATTRIBUTE), getattr(handler, "status", MISSING_ATTRIBUTE)))
+    not_done = [error for error in handler.raised_in_callbacks if isinstance(error, NotImplementedError)]
+    if not_done:
+        raise not_done[0]
+    return Watched(steps)
+
+
+def _verify_watched(watched: Watched) -> None:
+    assert isinstance(watched, Watched)
+    for event_type, text, status, held_text, held_status in watched.steps:
+        assert held_text is not MISSING_ATTRIBUTE and held_status is not MISSING_ATTRIBUTE, "give the handler the attributes text and status"
+        assert held_text == text, f"after {event_type}, handler.text was {str(held_text)[-30:]!r}; the run had streamed {text[-30:]!r}"
+        if status is not None:
+            assert _status(held_status) == status, f"after {event_type}, handler.status was {_status(held_status)!r:.40}; the run's status was {status!r}"
+
+
+def _steps(test: Callable[[list[tuple[str, str, Any, Any, Any]]], bool]) -> Callable[[object], bool]:
+    def seen(outcome: object) -> bool:
+        if not isinstance(outcome, Watched) or any(MISSING_ATTRIBUTE in (held_text, held_status) for *_, held_text, held_status in outcome.steps):
+            return False
+        return test(outcome.steps)
+
+    return seen
+
+
+def watcher_mistakes() -> tuple[Mistake, ...]:
+    """The typical wrong answers to 6.2, recognised in what the handler held after each event."""
+    return (
+        Mistake("the text stayed empty while deltas arrived: delta.text is already the string (delta.text.value raises, and the SDK "
+                "swallows what a callback raises, without a word)",
+                _steps(lambda steps: any(text and held == "" for _, text, _, held, _ in steps) and all(held == "" for _, _, _, held, _ in steps))),
+        Mistake("the status never changed: the SDK has no on_thread_run_completed (or _created, _queued...); every thread.run.* event "
+                "reaches on_thread_run, with the status in run.status",
+                _steps(lambda steps: any(status is not None for _, _, status, _, _ in steps)
+                       and len({str(held) for *_, held in steps}) == 1)),
+        Mistake("the text came all at once, when the message completed: the reader needs the partial answer, so add each delta as it arrives",
+                _steps(lambda steps: any(text and held == "" for _, text, _, held, _ in steps) and steps[-1][3] == steps[-1][1] != "")),
+        Mistake("keep the run's status (run.status), not the ThreadRun object",
+                _steps(lambda steps: any(isinstance(held, ThreadRun) for *_, held in steps))),
+    )
+
+
+@exercise("6.2", hint=(
+    "in __init__: super().__init__(); self.text = ''; self.status = None. def on_message_delta(self, delta): self.text += delta.text. "
+    "def on_thread_run(self, run): self.status = run.status (a RunStatus, which compares equal to its string)"
+))
+def check_run_watcher(watcher_class: type) -> Iterator[Case]:
+    cases = [
+        ("a text run", GUIDE, [1], False),
+        ("a run delivered in chunks cut mid-event and mid-character", GUIDE, [0], True),
+        ("a tool round: two HTTP streams, requires_action in between", DESK, [0, 1], False),
+    ]
+    for name, recording, streams, cut in cases:
+        bodies = recorded_streams(recording)
+        chunked = [awkward_chunks(bodies[i]) if cut else [bodies[i]] for i in streams]
+        yield Case(
+            name,
+            run=lambda chunked=chunked: _watch_run(watcher_class, chunked),
+            verify=_verify_watched,
+            hint="after every event, text must be the answer streamed so far and status the run's latest status",
+            mistakes=watcher_mistakes(),
         )

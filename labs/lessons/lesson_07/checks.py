@@ -17,11 +17,12 @@ import functools
 import json
 import logging
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from azure.ai.agents.models import MessageDeltaChunk, ThreadRun
 
-from .scenarios import MANUAL_CASES, ManualCase, get_weather, manual_round
+from .scenarios import DESK, MANUAL_CASES, OSLO_QUESTION, ManualCase, get_weather, manual_round
 from ...checks import Case, Mistake, exercise
 from ...clients import RECORDED_AZURE_MODEL, azure_agents_client
 from ...recordings import fixture
@@ -159,5 +160,114 @@ def check_tool_runner(runner_class: type) -> Iterator[Case]:
         for case in MANUAL_CASES:
             yield Case(case.description, run=lambda case=case: _run_case(runner_class, case, server), verify=_verify(case), hint=hint,
                        mistakes=runner_mistakes(case))
+    finally:
+        server.stop()
+
+
+# Exercise 7.2: a tool loop with a budget on rounds. The learner's handler is streamed through the real SDK on
+# the check's own replay server, as in 7.1, and the requests it sends are observed with azure-core's
+# `raw_request_hook`. Within its budget a run must end as 7.1's does; a run that asks for more rounds than the
+# budget allows must be cancelled, with no function run past the budget and nothing submitted for it. The
+# over-budget run is the lesson's recorded Oslo run, which asks for a tool and was cancelled.
+
+OSLO_RUN = ManualCase("07_azure_tools_and_async/weather_desk", "a run that asks for a round over budget (budget 0)", DESK, OSLO_QUESTION)
+BUDGET_CASES = [
+    (MANUAL_CASES[0], 1, "two calls in one round, budget 1"),
+    (MANUAL_CASES[1], 2, "two rounds, budget 2"),
+    (OSLO_RUN, 0, OSLO_RUN.description),
+]
+
+
+@dataclass
+class Budgeted:
+    """What the learner's handler did on one run: the handler, the functions it ran and the requests it sent."""
+
+    handler: Any
+    calls: list[dict[str, Any]]
+    sent: list[tuple[str, str]] = field(default_factory=list)  # (method, last part of the path)
+
+    def sent_to(self, ending: str) -> int:
+        return sum(1 for _, path in self.sent if path.endswith(ending))
+
+
+def _run_budget(runner_class: type, case: ManualCase, budget: int, server: ReplayServer) -> Budgeted:
+    outcome = Budgeted(None, [])
+
+    @functools.wraps(get_weather)
+    def traced(**kwargs: Any) -> str:
+        outcome.calls.append(kwargs)
+        return get_weather(**kwargs)
+
+    def note(request: Any) -> None:
+        outcome.sent.append((request.http_request.method, request.http_request.url.split("?")[0]))
+
+    asyncio_log = logging.getLogger("asyncio")
+    level, asyncio_log.level = asyncio_log.level, logging.ERROR
+    try:
+        with azure_agents_client(server=server, raw_request_hook=note) as client:
+            outcome.handler = manual_round(client, case, _watched(runner_class, outcome.calls)(client, {traced}, budget), RECORDED_AZURE_MODEL)
+    finally:
+        asyncio_log.setLevel(level)
+    if outcome.handler.raised and isinstance(outcome.handler.raised[0], NotImplementedError):
+        raise outcome.handler.raised[0]
+    return outcome
+
+
+def _verify_budget(case: ManualCase, budget: int) -> Callable[[Budgeted], None]:
+    expected_calls, answer = _expected(case)
+    rounds = sum(1 for i in fixture(case.scenario).interactions for e in i.response.events or [] if e.event == "thread.run.requires_action")
+    within = case is not OSLO_RUN
+
+    def verify(outcome: Budgeted) -> None:
+        handler = outcome.handler
+        if handler.raised:
+            error = handler.raised[0]
+            raise AssertionError(f"on_thread_run raised {type(error).__name__}: {str(error)[:300]}")
+        if within:
+            assert not outcome.sent_to("/cancel"), f"the run needed {rounds} round(s) and the budget was {budget}, yet it was cancelled"
+            assert outcome.calls == expected_calls, f"get_weather was called with {outcome.calls}; the run asked for {expected_calls}"
+            assert handler.streamed == answer, f"streamed {handler.streamed[:50]!r}, the run answered {answer[:50]!r}"
+        else:
+            assert not outcome.calls, f"the budget was {budget} round(s), yet get_weather ran with {outcome.calls}"
+            assert not outcome.sent_to("/submit_tool_outputs"), "tool outputs were submitted for a round over budget"
+            assert outcome.sent_to("/cancel") == 1, "the run asked for one round more than the budget and was left waiting: stop it"
+
+    return verify
+
+
+def budget_mistakes(case: ManualCase, budget: int) -> tuple[Mistake, ...]:
+    """The typical wrong answers to 7.2, recognised in the functions the handler ran and the requests it sent."""
+    within = case is not OSLO_RUN
+
+    def seen(test: Callable[[Budgeted], bool]) -> Callable[[object], bool]:
+        return lambda outcome: isinstance(outcome, Budgeted) and test(outcome)
+
+    return (
+        Mistake("off by one: a budget of N allows N rounds, so compare the rounds already answered with the budget before running "
+                "anything (0 answered, budget 0: no round at all)", seen(lambda o: not within and bool(o.calls))),
+        Mistake("a run you do not answer is not over: it waits at requires_action until it expires (lesson 07's stuck run); cancel it "
+                "with self.client.runs.cancel(thread_id=run.thread_id, run_id=run.id)",
+                seen(lambda o: not within and not o.calls and not o.sent_to("/cancel"))),
+        Mistake("a round is one required action, however many calls it holds: count the required actions, not the calls",
+                seen(lambda o: within and bool(o.sent_to("/cancel")) and len(_expected(case)[0]) > budget)),
+        Mistake("each round within the budget still needs its outputs submitted on this handler, as in 7.1: "
+                "submit_tool_outputs_stream(..., event_handler=self)",
+                seen(lambda o: within and not o.sent_to("/cancel") and not o.sent_to("/submit_tool_outputs"))),
+    )
+
+
+@exercise("7.2", hint=(
+    "in on_thread_run, when run.status == 'requires_action': if self.rounds >= self.max_rounds: "
+    "self.client.runs.cancel(thread_id=run.thread_id, run_id=run.id) and return; else self.rounds += 1, run every call in "
+    "run.required_action.submit_tool_outputs.tool_calls and submit_tool_outputs_stream(..., event_handler=self) as in 7.1"
+))
+def check_budget_runner(runner_class: type) -> Iterator[Case]:
+    server = ReplayServer(mode="replay", speed=0).start()
+    try:
+        for case, budget, name in BUDGET_CASES:
+            yield Case(name, run=lambda case=case, budget=budget: _run_budget(runner_class, case, budget, server),
+                       verify=_verify_budget(case, budget),
+                       hint="answer at most max_rounds required actions; a run that asks for one more is stopped, not left waiting",
+                       mistakes=budget_mistakes(case, budget))
     finally:
         server.stop()

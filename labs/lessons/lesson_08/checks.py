@@ -10,10 +10,13 @@ code sent are observed with an httpx event hook, so a mismatch can be explained 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import inspect
 import io
 import json
+import os
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
@@ -25,7 +28,10 @@ from ...config import FIXTURES_DIR
 from ...errors import replay_miss_message
 from ...recordings import chat_text, fixture
 
-__all__ = ["CONVERSATION", "Conversation", "Turns", "check_converse", "converse_through_sk"]
+__all__ = [
+    "CONVERSATION", "Conversation", "Moderated", "Moderation", "Turns", "WatchedService", "check_converse", "check_moderated",
+    "converse_through_sk", "moderate_through_sk", "moderations",
+]
 
 CONVERSATION = "08_semantic_kernel_streaming/exercise_two_turns"
 
@@ -212,3 +218,218 @@ def check_converse(converse: Callable[..., Any]) -> Iterator[Case]:
         hint='print(chunk.content, end="", flush=True) for every chunk',
         mistakes=mistakes,
     )
+
+
+# Exercise 8.2: moderate partial output. The learner's `moderated(service, history, settings, allowed)` streams an
+# answer through a real SK service on the check's own replay server and must stop as soon as the text so far
+# fails `allowed`. Graded on behaviour, with three checks built from the recorded answer itself: one that always
+# passes, a banned phrase whose two words arrive in two chunks, and a length limit. The service the learner
+# gets delegates to the real one and notes every chunk pulled after the text had already failed the check.
+
+MODERATED = "08_semantic_kernel_streaming/two_turns"
+
+
+class WatchedService:
+    """The SK chat service, noting how many chunks were pulled after the text so far had failed the check."""
+
+    def __init__(self, service: Any, allowed: Callable[[str], bool]) -> None:
+        self._service, self._allowed = service, allowed
+        self.after_failure = 0
+        self.streams: list[Any] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._service, name)
+
+    def get_streaming_chat_message_content(self, *args: Any, **kwargs: Any) -> Any:
+        return self._watch(self._service.get_streaming_chat_message_content(*args, **kwargs), lambda chunk: chunk.content)
+
+    def get_streaming_chat_message_contents(self, *args: Any, **kwargs: Any) -> Any:
+        return self._watch(self._service.get_streaming_chat_message_contents(*args, **kwargs), lambda batch: batch[0].content if batch else "")
+
+    def _watch(self, stream: Any, text_of: Callable[[Any], str | None]) -> Any:
+        async def watched() -> Any:
+            text = ""
+            try:
+                async for item in stream:
+                    self.after_failure += not self._allowed(text)
+                    text += text_of(item) or ""
+                    yield item
+            finally:
+                await stream.aclose()
+
+        self.streams.append(watched())
+        return self.streams[-1]
+
+    async def close(self) -> None:
+        """Close the streams a learner left half read (a `break` leaves them open until garbage collection)."""
+        for stream in self.streams:
+            await stream.aclose()
+
+
+@dataclass
+class Moderated:
+    """What the learner's code printed and returned, and how far it read the stream."""
+
+    printed: str
+    returned: Any
+    after_failure: int
+    replay_miss: str = ""
+
+
+@dataclass(frozen=True)
+class Moderation:
+    """One check on the partial output, and what the recorded stream means for it."""
+
+    name: str
+    allowed: Callable[[str], bool]
+    pieces: tuple[str, ...]
+
+    @property
+    def answer(self) -> str:
+        return "".join(self.pieces)
+
+    @property
+    def safe(self) -> str:
+        """The text of the chunks before the one that makes the text so far fail the check."""
+        text = ""
+        for piece in self.pieces:
+            if not self.allowed(text + piece):
+                break
+            text += piece
+        return text
+
+    @property
+    def failing_piece(self) -> str:
+        """The chunk whose text makes the text so far fail the check ("" when none does)."""
+        return self.answer[len(self.safe):][: len(next((p for i, p in enumerate(self.pieces) if not self.allowed("".join(self.pieces[: i + 1]))), ""))]
+
+    def reached(self, printed: str) -> str:
+        """The part of the answer the reader saw: the longest beginning of the answer that the screen starts with."""
+        return os.path.commonprefix([self.answer, printed])
+
+
+def _pieces() -> tuple[str, ...]:
+    from ...recordings import chat_chunks
+
+    return tuple(chunk.choices[0].delta.content or "" for chunk in chat_chunks(MODERATED, 0) if chunk.choices)
+
+
+def _split_phrase(pieces: tuple[str, ...]) -> str:
+    """Two words, from the middle of the recorded answer on, that arrive in two chunks one after the other (else the text around a cut)."""
+    word = re.compile(r" [A-Za-z]{4,}")
+    for index in range(len(pieces) // 2, len(pieces) - 1):
+        if word.fullmatch(pieces[index]) and word.fullmatch(pieces[index + 1]):
+            return (pieces[index] + pieces[index + 1]).strip()
+    answer, boundary = "".join(pieces), sum(len(piece) for piece in pieces[: len(pieces) // 2])
+    return answer[max(0, boundary - 4) : boundary + 4].strip()  # a re-recorded answer cut mid-word: the text around a cut
+
+
+def moderations() -> list[Moderation]:
+    pieces = _pieces()
+    phrase = _split_phrase(pieces).lower()
+    limit = len("".join(pieces)) // 2
+    return [
+        Moderation("a check that always passes: the whole answer", lambda text: True, pieces),
+        Moderation("a banned phrase whose words arrive in two chunks", lambda text: phrase not in text.lower(), pieces),
+        Moderation("a length limit (half the answer)", lambda text: len(text) <= limit, pieces),
+    ]
+
+
+def _quiet_half_read_streams(loop: asyncio.AbstractEventLoop) -> None:
+    """On the check's own loop, drop the complaints about closing the HTTP stream a `break` left half read, and only those."""
+
+    def handle(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        if not str(context.get("message", "")).startswith("an error occurred during closing of asynchronous generator"):
+            loop.default_exception_handler(context)
+
+    loop.set_exception_handler(handle)
+
+
+async def moderate_through_sk(moderated: Callable[..., Any], moderation: Moderation) -> Moderated:
+    """Run `moderated(service, history, settings, allowed)` on a fresh replay server and note what it did."""
+    from semantic_kernel.connectors.ai.open_ai import OpenAIChatCompletion, OpenAIChatPromptExecutionSettings
+    from semantic_kernel.contents import ChatHistory
+
+    from ...replay import ReplayServer
+
+    _quiet_half_read_streams(asyncio.get_running_loop())
+    recorded = fixture(MODERATED).interactions[0].request.body["messages"]
+    history = ChatHistory(system_message=recorded[0]["content"])
+    history.add_user_message(recorded[1]["content"])
+    with ReplayServer(mode="replay", speed=0, fixture_dirs=(FIXTURES_DIR / MODERATED.split("/")[0],)) as server:
+        client = async_openai_client(server=server, max_retries=0)
+        service = WatchedService(OpenAIChatCompletion(ai_model_id=RECORDED_MODEL, service_id="chat", async_client=client), moderation.allowed)
+        printed = io.StringIO()
+        outcome = Moderated("", None, 0)
+        try:
+            with contextlib.redirect_stdout(printed):
+                result = moderated(service, history, OpenAIChatPromptExecutionSettings(), moderation.allowed)
+                outcome.returned = await result if inspect.isawaitable(result) else result
+        except Exception as error:
+            miss = replay_miss_message(error)
+            if miss is None:
+                raise
+            outcome.replay_miss = miss
+        finally:
+            outcome.printed, outcome.after_failure = printed.getvalue(), service.after_failure
+            await service.close()
+            await client.close()
+    return outcome
+
+
+def _verify_moderated(moderation: Moderation) -> Callable[[Moderated], None]:
+    def verify(outcome: Moderated) -> None:
+        assert not outcome.replay_miss, f"a request matched no recording: {outcome.replay_miss[:200]}"
+        seen = moderation.reached(outcome.printed)
+        assert moderation.allowed(seen), f"the reader saw {seen[-40:]!r}, which fails the check"
+        assert moderation.answer.startswith(moderation.safe) and len(seen) >= len(moderation.safe), (
+            f"the screen stopped at {seen[-30:]!r}, but the text up to {moderation.safe[-30:]!r} passed the check")
+        rest = moderation.answer[len(seen):]
+        assert not rest or rest[:12] not in outcome.printed[len(seen):], "more of the answer was printed after the check failed"
+        assert outcome.after_failure == 0, (
+            f"{outcome.after_failure} chunk(s) were read after the text so far had failed the check: stop reading the stream")
+        assert outcome.returned == seen, f"returned {str(outcome.returned)[-40:]!r}; the reader saw {seen[-40:]!r}"
+
+    return verify
+
+
+def moderation_mistakes(moderation: Moderation) -> tuple[Mistake, ...]:
+    """The typical wrong answers to 8.2, recognised in what the reader saw and how far the stream was read."""
+
+    def seen_past(extra: Callable[[int], bool]) -> Callable[[object], bool]:
+        def test(outcome: object) -> bool:
+            if not isinstance(outcome, Moderated) or moderation.safe == moderation.answer:
+                return False
+            return extra(len(moderation.reached(outcome.printed)) - len(moderation.safe) - len(moderation.failing_piece))
+
+        return test
+
+    return (
+        Mistake("each chunk passed on its own, but the check is on the partial output: give it the whole text so far "
+                "(a banned phrase can arrive in two chunks, and a length counts every chunk)", seen_past(lambda beyond: beyond > 0)),
+        Mistake("the chunk that failed the check was printed before it was checked: check the text so far plus the new chunk, "
+                "and print the chunk only if it passes", seen_past(lambda beyond: beyond == 0)),
+        Mistake("printing stopped but the stream was read to its end: break out of the async for when the check fails "
+                "(the rest costs time and tokens, and nobody reads it)",
+                lambda outcome: isinstance(outcome, Moderated) and outcome.after_failure > 0
+                and moderation.allowed(moderation.reached(outcome.printed))),
+        Mistake("return what the reader saw, not the text that failed the check (nor the whole answer)",
+                lambda outcome: isinstance(outcome, Moderated) and isinstance(outcome.returned, str)
+                and len(outcome.returned) > len(moderation.reached(outcome.printed)) and moderation.answer.startswith(outcome.returned)),
+    )
+
+
+@exercise("8.2", hint=(
+    "shown = ''; async for chunk in service.get_streaming_chat_message_content(chat_history=history, settings=settings): "
+    "if not allowed(shown + chunk.content): print a notice and break; print(chunk.content, end='', flush=True); "
+    "shown += chunk.content; after the loop return shown"
+))
+def check_moderated(moderated: Callable[..., Any]) -> Iterator[Case]:
+    for moderation in moderations():
+        yield Case(
+            moderation.name,
+            lambda moderation=moderation: moderate_through_sk(moderated, moderation),
+            verify=_verify_moderated(moderation),
+            hint="show the answer as it streams, but never text that fails the check, and stop the stream as soon as it fails",
+            mistakes=moderation_mistakes(moderation),
+        )
