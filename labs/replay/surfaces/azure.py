@@ -45,8 +45,8 @@ class AzureSurface:
 
     def final_object(self, path: str, events: list[RecordedEvent]) -> Any:
         for event in events:
-            name = event.event or ""
-            if name.startswith("thread.run.") and not name.startswith("thread.run.step"):
+            name = event.event
+            if name and name.startswith("thread.run.") and not name.startswith("thread.run.step"):
                 return event.json()
         raise ValueError("the recorded stream has no thread.run event")
 

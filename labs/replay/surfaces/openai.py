@@ -65,7 +65,7 @@ class OpenAISurface:
         users = [i for i, item in enumerate(items) if isinstance(item, dict) and item.get("role") == "user"]
         if not users:
             return None
-        return json.dumps([body.get("instructions"), items[: users[-1] + 1]], sort_keys=True, default=str)
+        return json.dumps([body.get("instructions"), items[: users[-1] + 1]], sort_keys=True)
 
     def final_object(self, path: str, events: list[RecordedEvent]) -> Any:
         path = path.partition("?")[0]
