@@ -271,6 +271,8 @@ def test_an_azure_run_answered_without_stream_is_the_first_run_object_of_the_str
         ("/responses?x=1", {"input": [{"role": "user", "content": "Next"}], "previous_response_id": "resp_1"}, False),
         # The Agents SDK sends the whole run so far as `input` items.
         ("/responses", {"input": [{"role": "user", "content": "Hi"}, {"type": "message", "role": "user", "content": "and?"}, "text"]}, True),
+        ("/responses", {"input": [{"type": "message", "role": "developer", "content": "Be brief."}, {"role": "user", "content": "Hi"}]}, True),
+        ("/responses", {"input": [{"type": "message", "role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}]}, True),
         ("/responses", {"input": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]}, False),
         ("/responses", {"input": [{"role": "user", "content": "Hi"}, {"type": "message", "role": "assistant", "content": []}]}, False),
         ("/responses", {"input": [{"role": "user", "content": "Hi"}, {"type": "function_call", "call_id": "call_1", "name": "f", "arguments": "{}"}]}, False),

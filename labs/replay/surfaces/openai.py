@@ -43,7 +43,7 @@ class OpenAISurface:
                 return not body.get("previous_response_id")
             return not any(
                 isinstance(i, dict)
-                and (i.get("role") == "assistant" or i.get("type") in ("function_call", "function_call_output", "message"))
+                and (i.get("role") == "assistant" or i.get("type") in ("function_call", "function_call_output"))
                 and i.get("role") != "user"
                 for i in items
             )
