@@ -102,7 +102,8 @@ def test_check_fails_naming_notebook_and_cell_when_a_solution_cell_has_no_stored
 def test_lessons_without_a_lesson_lists_what_it_would_do_and_records_nothing() -> None:
     done = _run(REPO, "python", "-m", "labs.lessons")
     assert done.returncode == 2
-    assert "Nothing recorded" in done.stderr and "02: 3 fixtures, from its notebook" in done.stderr
+    assert "Nothing recorded" in done.stderr and "02: 4 fixtures, 4 from its notebook" in done.stderr
+    assert "03: 2 fixtures, 1 from its notebook and 1 by a run in its scenarios.py" in done.stderr
     assert "make fixtures LESSON=02" in done.stderr
     helped = _run(REPO, "python", "-m", "labs.lessons", "--help")
     assert "02_collect_while_streaming/refusal" in helped.stdout and "A PREFIX selects" in helped.stdout

@@ -2,18 +2,23 @@
 
 `labs/lessons/lesson_NN/` holds
 - `scenarios.py`: the fixtures of the lesson (`SCENARIOS`), each naming its fixture, saying what is
-  special about it, scripting what the "model" answers, and running the SDK calls as the lesson makes them;
+  special about it and scripting what the "model" answers; the lesson's notebook makes the SDK calls, or,
+  where it cannot (a recording it only replays), the scenario's own `run` does;
 - `checks.py`: the checkers of exercises N.x (`@exercise("N.M")`), which `labs.check` imports on first use.
 `sdk_smoke/` and `sdk_azure/` hold scenarios only: one of each SDK call, for the unit tests.
 
 How fixtures are made: record mode, with a scripted stand-in (`labs.replay.standins`) as the live service.
-The scenario's real SDK calls go through the replay server in `LABS_MODE=record`, which proxies them to the
-stand-in and writes the fixture, so the recorded requests are byte for byte what the SDKs send, and the
-recorded timings are measured. `python -m labs.lessons list` shows the scenarios, `python -m labs.lessons
-record PREFIX...` re-records those whose names start with a prefix (`03_`, or a full name such as
-`02_collect_while_streaming/refusal`), `fixtures NN` a whole lesson. A scenario without `run` is recorded
-by running its lesson's notebook instead, so its prompts live only there (`from_notebook.py`). To record from the real service instead, run the lesson with
-`LABS_MODE=record` and a key in `.env` (see labs/fixtures/README.md).
+The real SDK calls go through the replay server in `LABS_MODE=record`, which proxies them to the stand-in
+and writes the fixture, so the recorded requests are byte for byte what the SDKs send, and the recorded
+timings are the stand-in's calibrated pace (a first-token wait and a gap per token, from public measurements
+of the service: labs/fixtures/README.md, "Pacing"), seeded, not measurements of a model. A scenario without
+`run` (every OpenAI scenario of lessons 00 to 05 and 08 that a cell asks) is recorded by running its lesson's
+notebook, so its prompts live only in the notebook's cells (`from_notebook.py`); a scenario with `run` is
+recorded by that function, and says why the notebook cannot make its calls. `python -m labs.lessons list`
+shows the scenarios, `python -m labs.lessons record PREFIX...` re-records those whose names start with a
+prefix (`03_`, or a full name such as `02_collect_while_streaming/refusal`), `fixtures NN` a whole lesson. To
+record from the real service instead, run the lesson with `LABS_MODE=record` and a key in `.env` (see
+labs/fixtures/README.md).
 """
 
 from __future__ import annotations

@@ -13,9 +13,12 @@ e.g. 02_collect_while_streaming/refusal (`list` prints them all). A PREFIX selec
 starts with it: `02_` is lesson 02, `02_collect_while_streaming/` the same, a full name one scenario,
 `sdk_` the SDK smoke scenarios of the unit tests.
 
-Lessons 00, 01 and 02 are authored from their notebook: their scenarios have no `run`, and `fixtures NN`
-runs the solution in record mode against the scripted stand-in, so each prompt is written once, in its cell.
-The other lessons' scenarios run their own SDK calls (their prompts are in scenarios.py too).
+A scenario without `run` is authored from its lesson's notebook: `fixtures NN` runs the solution in record
+mode against the scripted stand-in, so each prompt is written once, in its cell (lessons 00 to 05 and 08; a
+tool round, an agent run of several responses, a Semantic Kernel call are keyed request by request). A
+scenario with `run` records its own SDK calls, where the notebook cannot make them (a recording it only
+replays through a checker, another server's wire form, the Azure lessons 06 and 07 for now); `list` and
+`fixtures` with no lesson say which is which.
 
   make fixtures LESSON=02     = python -m labs.lessons fixtures 02
   make outputs LESSON=02      = python -m labs.lessons outputs 02
@@ -28,11 +31,12 @@ def _plan() -> str:
     """What `fixtures NN` would re-author, lesson by lesson."""
     by_lesson: dict[str, list[str]] = {}
     for scenario in all_scenarios():
-        how = "from its notebook" if scenario.run is None else "by the runs in its scenarios.py"
+        how = "from its notebook" if scenario.run is None else "by a run in its scenarios.py"
         by_lesson.setdefault(scenario.lesson or scenario.name.split("/")[0], []).append(how)
     lines = ["Nothing recorded. `fixtures NN` would re-author, for lesson NN (`list` names each fixture):"]
     for lesson, hows in by_lesson.items():
-        lines.append(f"  {lesson}: {len(hows)} fixture{'s' if len(hows) > 1 else ''}, " + " and ".join(sorted(set(hows))))
+        counted = [f"{hows.count(how)} {how}" for how in ("from its notebook", "by a run in its scenarios.py") if how in hows]
+        lines.append(f"  {lesson}: {len(hows)} fixture{'s' if len(hows) > 1 else ''}, " + " and ".join(counted))
     lines.append("Name a lesson: `python -m labs.lessons fixtures 02` (make fixtures LESSON=02); `--help` says more.")
     return "\n".join(lines)
 

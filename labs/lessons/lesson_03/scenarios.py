@@ -5,6 +5,10 @@ an SSE event), but the model's own argument text may spell a character as a JSON
 "ü"), and a fragment boundary can fall inside that escape. `two_cities` records both. `whole_calls`
 records what some OpenAI-compatible servers send instead: every call whole in its first delta,
 arguments included (`"{}"` for a function without parameters), with no fragments after it.
+
+`two_cities` is authored from the notebook (`make fixtures LESSON=03`): its prompt and tool are written once,
+in the notebook's cells. `whole_calls` keeps its `run`: the notebook only replays it (exercise 3.1's checker
+reads its chunks), and its wire form is another server's (`WholeCallsStandIn`), not the stand-in's.
 """
 
 from __future__ import annotations
@@ -19,17 +23,17 @@ from starlette.responses import Response, StreamingResponse
 from ... import clients
 from ...reply import collect_reply
 from ...replay import default_server
-from ...toolcalls import assistant_message, run_tool_calls
-from .. import Reply, Scenario, ToolCall
-from ..sdk_smoke.scenarios import WEATHER_TOOL
 from ...replay.standins import OpenAIStandIn
+from .. import Reply, Scenario, ToolCall, recorded_body
 
 TIME_TOOL = {
     "type": "function",
     "function": {"name": "get_local_time", "description": "The local time at the trailhead.", "parameters": {"type": "object", "properties": {}}},
 }
-SYSTEM = {"role": "system", "content": "You are a hiking assistant. Use the tools for facts you do not know."}
-TWO_CITIES = [SYSTEM, {"role": "user", "content": "What's the weather like in Zürich and in Tokyo (東京) right now?"}]
+# What the notebook last sent, read from its fixture, for the unit tests and for `whole_calls`.
+TWO_CITIES = recorded_body("03_streamed_tool_calls/two_cities")["messages"]
+(WEATHER_TOOL,) = recorded_body("03_streamed_tool_calls/two_cities")["tools"]
+SYSTEM = TWO_CITIES[0]
 TRAILHEAD = [SYSTEM, {"role": "user", "content": "What time is it at the Chamonix trailhead, and what's the weather there?"}]
 
 WEATHER = {
@@ -46,15 +50,6 @@ TWO_CITIES_ANSWER = (
 
 def get_weather(city: str) -> dict[str, Any]:
     return WEATHER[city]
-
-
-def two_cities() -> None:
-    client = clients.openai_client()
-    messages: list[dict[str, Any]] = list(TWO_CITIES)
-    reply = collect_reply(client.chat.completions.create(model=clients.model(), messages=messages, tools=[WEATHER_TOOL], stream=True))
-    messages.append(assistant_message(reply.tool_calls))
-    messages += [result.message() for result in run_tool_calls(reply.tool_calls, {"get_weather": get_weather})]
-    collect_reply(client.chat.completions.create(model=clients.model(), messages=messages, tools=[WEATHER_TOOL], stream=True))
 
 
 class WholeCallsStandIn(OpenAIStandIn):
@@ -115,7 +110,6 @@ SCENARIOS = [
             ),
             Reply(text=TWO_CITIES_ANSWER, first_token=0.5, gap=0.03),
         ],
-        two_cities,
     ),
     Scenario(
         "03_streamed_tool_calls/whole_calls",
@@ -124,6 +118,6 @@ SCENARIOS = [
         "parameters, so its only arguments are '{}', in the same delta as its id. An accumulator that resets the "
         "arguments when an id arrives loses them.",
         [],
-        whole_calls,
+        whole_calls,  # kept: the notebook only replays it (exercise 3.1), in another server's wire form
     ),
 ]

@@ -5,6 +5,10 @@ the way the course material runs it: each round without `stream` (progress lines
 when a round comes back with no tool calls, its answer is thrown away and the question asked again,
 streamed and without tools, to stream "the final answer". `broken_calls` is a round whose calls go
 wrong in each way a tool runner must survive.
+
+`streamed_rounds` and `blocking_rounds` are authored from the notebook (`make fixtures LESSON=04`): the
+question and the tools are written once, in its cells. `broken_calls` keeps its `run`: the notebook never
+asks it, its checkers (exercises 3.1, 4.1 and 4.2) only replay it.
 """
 
 from __future__ import annotations
@@ -13,9 +17,7 @@ from typing import Any
 
 from ... import clients
 from ...reply import collect_reply
-from ...toolcalls import ToolCall as Call
-from ...toolcalls import assistant_message, run_tool_calls, tool_calls_of
-from .. import Reply, Scenario, ToolCall
+from .. import Reply, Scenario, ToolCall, recorded_body
 
 
 def _tool(name: str, description: str, **properties: str) -> dict[str, Any]:
@@ -23,19 +25,14 @@ def _tool(name: str, description: str, **properties: str) -> dict[str, Any]:
     return {"type": "function", "function": {"name": name, "description": description, "parameters": schema}}
 
 
-TOOLS = [
-    _tool("get_weather", "Tomorrow's mountain forecast for a town.", city="the town"),
-    _tool("get_trail_status", "Whether a trail or pass is open, with warnings.", trail="the trail or pass"),
-]
+# What the notebook last sent, read from its fixture, for the unit tests.
+QUESTION = recorded_body("04_tool_progress/streamed_rounds")["messages"]
+TOOLS = recorded_body("04_tool_progress/streamed_rounds")["tools"]
+SYSTEM = QUESTION[0]
 MORE_TOOLS = [
     *TOOLS,
     _tool("get_avalanche_risk", "Today's avalanche bulletin for a massif.", massif="the massif"),
     _tool("book_hut", "Book a bed in a mountain hut.", hut="the hut", night="the night to book"),
-]
-SYSTEM = {"role": "system", "content": "You are a hiking assistant. Use the tools for facts you do not know. Answer in under 80 words."}
-QUESTION = [
-    SYSTEM,
-    {"role": "user", "content": "Tomorrow I walk from Chamonix to Courmayeur over the Col de la Seigne. What's the weather at both ends, and is the pass open?"},
 ]
 PLAN = [
     SYSTEM,
@@ -79,32 +76,6 @@ def _tool_rounds() -> list[Reply]:
     ]
 
 
-def _answer_round(messages: list[dict[str, Any]], calls: list[Call]) -> None:
-    messages.append(assistant_message(calls))
-    messages.extend(result.message() for result in run_tool_calls(calls, FUNCTIONS))
-
-
-def streamed_rounds() -> None:
-    client = clients.openai_client()
-    messages: list[dict[str, Any]] = list(QUESTION)
-    while True:
-        reply = collect_reply(client.chat.completions.create(model=clients.model(), messages=messages, tools=TOOLS, stream=True))
-        if not reply.tool_calls:
-            return
-        _answer_round(messages, list(reply.tool_calls))
-
-
-def blocking_rounds() -> None:
-    client = clients.openai_client()
-    messages: list[dict[str, Any]] = list(QUESTION)
-    while True:
-        message = client.chat.completions.create(model=clients.model(), messages=messages, tools=TOOLS).choices[0].message
-        if not message.tool_calls:
-            break
-        _answer_round(messages, tool_calls_of(message))
-    collect_reply(client.chat.completions.create(model=clients.model(), messages=messages, stream=True))
-
-
 def broken_calls() -> None:
     client = clients.openai_client()
     collect_reply(client.chat.completions.create(model=clients.model(), messages=PLAN, tools=MORE_TOOLS, max_completion_tokens=60, stream=True))
@@ -117,7 +88,6 @@ SCENARIOS = [
         "chunks). The tool names arrive within a second of each request, long before the round ends, so a "
         "progress line can appear as soon as the model decides to call a tool.",
         [*_tool_rounds(), Reply(text=ANSWER, first_token=0.55, gap=0.03)],
-        streamed_rounds,
     ),
     Scenario(
         "04_tool_progress/blocking_rounds",
@@ -125,7 +95,6 @@ SCENARIOS = [
         "only when each round is complete), the third already holding a full answer, which is thrown away; then "
         "the question is asked again, streamed and without tools, and a different answer streams.",
         [*_tool_rounds(), Reply(text=HIDDEN_ANSWER, first_token=0.55, gap=0.03), Reply(text=ANSWER, first_token=0.55, gap=0.03)],
-        blocking_rounds,
     ),
     Scenario(
         "04_tool_progress/broken_calls",
@@ -146,6 +115,6 @@ SCENARIOS = [
                 gap=0.03,
             )
         ],
-        broken_calls,
+        broken_calls,  # kept: no cell asks it; the checkers of exercises 3.1, 4.1 and 4.2 replay it
     ),
 ]
