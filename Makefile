@@ -12,7 +12,7 @@ NBVAL := --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-current-env -p t
 # JupyterLab refuses to run as root unless told; containers often are root.
 LAB_FLAGS ?= $(if $(or $(DISPLAY),$(WAYLAND_DISPLAY),$(filter Darwin,$(shell uname -s))),,--no-browser) $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: setup lab test test-unit test-notebooks grade grade-class notebooks check refresh fixtures outputs test-lesson bench clean
+.PHONY: setup lab fresh test test-unit test-notebooks grade grade-class notebooks check refresh fixtures outputs test-lesson bench clean
 
 setup: $(STAMP)
 
@@ -28,9 +28,12 @@ $(STAMP): requirements.txt pyproject.toml $(wildcard jupyter-config/* jupyter-co
 	cp jupyter-config/lab/settings/overrides.json $(VENV)/share/jupyter/lab/settings/
 	touch $(STAMP)
 
-# The file browser shows the whole workbook; the printed URL opens lesson 00.
-LAB_OPEN ?= notebooks/00_setup_and_replay.ipynb
+# The file browser shows the whole workbook; the printed URL opens lesson 00 in workspace/, where the learner works:
+# the first `make lab` copies the lessons there from notebooks/ (which make notebooks and make test regenerate),
+# later ones copy only lessons it lacks and never overwrite a file there.
+LAB_OPEN ?= workspace/00_setup_and_replay.ipynb
 lab: setup
+	$(BIN)/python -m labs.workbook workspace --notebooks notebooks --workspace workspace
 	$(BIN)/jupyter lab $(LAB_FLAGS) --ServerApp.ip=127.0.0.1 --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/$(LAB_OPEN)
 
 test: setup check test-unit test-notebooks
@@ -41,9 +44,11 @@ check: setup
 test-unit: setup
 	$(TEST_ENV) $(BIN)/python -m pytest tests -q -n 2 --dist loadfile
 
+# Two notebooks at a time, each whole in one worker with its own kernel (--dist loadfile keeps a notebook's cells in order).
+NB_WORKERS ?= 2
 test-notebooks: setup
-	$(TEST_ENV) $(BIN)/python -m pytest -q $(NBVAL) --nbval solutions
-	$(TEST_ENV) $(BIN)/python -m pytest -q $(NBVAL) --nbval-lax notebooks
+	$(TEST_ENV) $(BIN)/python -m pytest -q -n $(NB_WORKERS) --dist loadfile $(NBVAL) --nbval solutions
+	$(TEST_ENV) $(BIN)/python -m pytest -q -n $(NB_WORKERS) --dist loadfile $(NBVAL) --nbval-lax notebooks
 
 notebooks: setup
 	$(BIN)/python -m labs.workbook build
@@ -68,12 +73,18 @@ test-lesson: setup
 refresh: setup
 	$(BIN)/python -m labs.lessons refresh $(LESSON)
 
-# Grade one learner (NOTEBOOKS=path, default notebooks/) or a class folder (one .ipynb or folder per student),
-# each exercise by the instructor's checks in a process of its own (README, "Grading a class").
-NOTEBOOKS ?= notebooks
+# A fresh copy of one lesson in workspace/ (make fresh LESSON=03): the earlier copy is kept beside it, renamed
+# NN_slug.<date-time>.ipynb, never overwritten.
+fresh: setup
+	@test -n "$(LESSON)" || { echo "usage: make fresh LESSON=NN (your current copy is kept beside the fresh one)" >&2; exit 2; }
+	$(BIN)/python -m labs.workbook fresh $(LESSON) --notebooks notebooks --workspace workspace
+
+# Grade one learner (NOTEBOOKS=paths, default: the lessons in workspace/) or a class folder (one .ipynb or folder
+# per student), each exercise by the instructor's checks in a process of its own (README, "Grading a class").
+NOTEBOOKS ?=
 GRADEBOOK ?= gradebook.csv
 grade: setup
-	$(BIN)/python -m labs.workbook grade $(NOTEBOOKS)
+	$(BIN)/python -m labs.workbook grade --workspace workspace $(NOTEBOOKS)
 
 grade-class: setup
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade-class SUBMISSIONS=folder [GRADEBOOK=gradebook.csv]" >&2; exit 2; }

@@ -4,7 +4,9 @@
     python -m labs.workbook check    # fail, naming the notebook, when notebooks/ is not what build writes,
                                      # or a solution code cell has no stored execution (nbval would skip it)
     python -m labs.workbook new-exercise 2.2   # scaffold an exercise (labs/lessons/scaffold.py)
-    python -m labs.workbook grade notebooks/ [--json]            # labs/grading/: one learner
+    python -m labs.workbook workspace  # copy into workspace/ the learner copies it does not hold yet
+    python -m labs.workbook fresh 03   # a fresh workspace copy of lesson 03, the earlier one kept beside it
+    python -m labs.workbook grade [workspace/] [--json]          # labs/grading/: one learner
     python -m labs.workbook grade-class FOLDER --out gradebook.csv  # a class
 
 Authors edit only `solutions/NN_slug.ipynb`. Exercise code sits between marker lines that carry the
@@ -32,6 +34,16 @@ kernelspec, each cell keeps its solution cell's id (or `cell-<index>` when the s
 the JSON is nbformat's (sorted keys, one-space indent) with a final newline. `build` rewrites only the
 notebooks whose bytes change and deletes `notebooks/*.ipynb` that no solution generates.
 
+A learner works in `workspace/` (ignored by git), never in `notebooks/`: `build`, `make notebooks`,
+`make test` and `make refresh` rewrite `notebooks/` freely, so answers written there would be lost.
+`make lab` runs `workspace` first, which copies in each learner copy the workspace lacks and never
+touches a file already there (a lesson added later arrives on the next `make lab`). `fresh NN` starts
+one lesson over: it renames the workspace copy to `NN_slug.<date-time>.ipynb` beside it, then copies the
+current learner copy in. It keeps rather than refuses because a learner asking for a fresh start
+usually still wants the old answers to copy from, and a flag to remember protects less than a file
+that cannot be lost. `grade` with no path grades the workspace's lesson notebooks (by their exact
+names: the kept earlier copies are not graded twice).
+
 `grade` and `grade-class` live in `labs.grading`; this module only dispatches them.
 """
 
@@ -40,7 +52,9 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import shutil
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -48,9 +62,23 @@ import nbformat
 from nbformat import NotebookNode
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_raw_cell
 
-__all__ = ["ANSWER_PROMPT", "SolutionMarkerError", "build", "check", "learner_copy", "main", "render", "unexecuted_cells"]
+__all__ = [
+    "ANSWER_PROMPT",
+    "WORKSPACE",
+    "SolutionMarkerError",
+    "build",
+    "check",
+    "fill_workspace",
+    "fresh_copy",
+    "learner_copy",
+    "main",
+    "render",
+    "unexecuted_cells",
+    "workspace_lessons",
+]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+WORKSPACE = REPO_ROOT / "workspace"  # where the learner works (ignored by git); notebooks/ is regenerated
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 ANSWER_PROMPT = "*Write your answer here.*"
 KEPT_CELL_METADATA = ("tags",)
@@ -202,6 +230,57 @@ def unexecuted_cells(solution: Path) -> list[str]:
     ]
 
 
+# The learner's workspace
+
+
+def fill_workspace(notebooks: Path, workspace: Path) -> list[Path]:
+    """Copy into `workspace` every learner copy it does not hold yet; never touch a file already there."""
+    workspace.mkdir(parents=True, exist_ok=True)
+    copied = []
+    for source in _notebooks_in(notebooks):
+        target = workspace / source.name
+        try:
+            with target.open("xb") as written:  # "x": fails if the file exists, even if it appeared just now
+                written.write(source.read_bytes())
+        except FileExistsError:
+            continue
+        copied.append(target)
+    return copied
+
+
+def fresh_copy(lesson: str, notebooks: Path, workspace: Path, now: float | None = None) -> tuple[Path, Path | None]:
+    """A fresh workspace copy of `lesson` ("03", "3" or "03_streamed_tool_calls"): the copy, and where the earlier one went."""
+    source = _lesson_notebook(lesson, notebooks)
+    target = workspace / source.name
+    workspace.mkdir(parents=True, exist_ok=True)
+    kept = None
+    if target.exists() and target.read_bytes() != source.read_bytes():
+        stamp = time.strftime("%Y-%m-%d-%H%M%S", time.localtime(now))
+        kept = workspace / f"{source.stem}.{stamp}.ipynb"
+        number = 1
+        while kept.exists():
+            number += 1
+            kept = workspace / f"{source.stem}.{stamp}-{number}.ipynb"
+        target.rename(kept)
+    shutil.copyfile(source, target)
+    return target, kept
+
+
+def workspace_lessons(solutions: Path, workspace: Path) -> list[Path]:
+    """The workspace's lesson notebooks, by the solutions' file names (earlier copies kept beside them are left out)."""
+    return [workspace / path.name for path in _notebooks_in(solutions) if (workspace / path.name).is_file()]
+
+
+def _lesson_notebook(lesson: str, notebooks: Path) -> Path:
+    prefix = lesson.split("_", 1)[0]
+    number = prefix.zfill(2) if prefix.isdigit() else prefix
+    found = [path for path in _notebooks_in(notebooks) if path.name.split("_", 1)[0] == number]
+    if len(found) != 1:
+        names = ", ".join(path.name.split("_", 1)[0] for path in _notebooks_in(notebooks))
+        raise ValueError(f"no lesson {lesson!r} in {_show(notebooks)}: name one of {names}")
+    return found[0]
+
+
 def _learner_copies(solutions: Path) -> dict[str, bytes]:
     return {path.name: render(path).encode("utf-8") for path in _notebooks_in(solutions)}
 
@@ -251,11 +330,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         command = commands.add_parser(name, help=summary)
         command.add_argument("--solutions", type=Path, default=REPO_ROOT / "solutions")
         command.add_argument("--notebooks", type=Path, default=REPO_ROOT / "notebooks")
+    for name, summary in (
+        ("workspace", "copy into workspace/ the learner copies it lacks (make lab does this)"),
+        ("fresh", "a fresh workspace copy of one lesson; the earlier copy is kept beside it"),
+    ):
+        command = commands.add_parser(name, help=summary)
+        if name == "fresh":
+            command.add_argument("lesson", metavar="NN", help="the lesson's number, e.g. 03")
+        command.add_argument("--notebooks", type=Path, default=REPO_ROOT / "notebooks")
+        command.add_argument("--workspace", type=Path, default=WORKSPACE)
     scaffold = commands.add_parser("new-exercise", help="scaffold exercise N.M: stub and check cells, checker, its tests")
     scaffold.add_argument("exercise_id", metavar="N.M", help="e.g. 2.2 (lesson 02's second exercise)")
     from labs import grading
 
     grading.add_commands(commands)
+    grader = commands.choices["grade"]
+    grader.add_argument("--workspace", type=Path, default=WORKSPACE, help="graded when no path is named: its lesson notebooks")
+    grader.set_defaults(notebooks=None)  # no path and no --notebooks: the workspace, where the learner works
     arguments = parser.parse_args(argv)
 
     if arguments.command == "new-exercise":
@@ -266,6 +357,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"Next: edit them, then `make outputs LESSON={arguments.exercise_id.split('.')[0].zfill(2)}` and `make notebooks`.")
         return 0
 
+    if arguments.command in ("workspace", "fresh"):
+        return _workspace_command(arguments)
+    if arguments.command == "grade" and not arguments.paths:
+        arguments.paths = [arguments.notebooks] if arguments.notebooks else workspace_lessons(arguments.solutions, arguments.workspace)
+        if not arguments.paths:
+            print(
+                f"error: no lesson notebooks in {_show(arguments.workspace)} to grade: `make lab` copies them there, "
+                "or name what to grade: `make grade NOTEBOOKS=path`",
+                file=sys.stderr,
+            )
+            return 2
     if arguments.command not in ("build", "check"):
         return grading.run(arguments)
     if not arguments.solutions.is_dir():
@@ -284,9 +386,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     for problem in problems:
         print(f"error: {problem}", file=sys.stderr)
     if problems:
-        print("Run `python -m labs.workbook build` to regenerate the learner notebooks (each line says its fix).", file=sys.stderr)
+        print(
+            "Run `python -m labs.workbook build` to regenerate the learner notebooks (each line says its fix). It never "
+            "touches workspace/, where answers belong (`make lab` copies the lessons there; `make fresh LESSON=NN` starts one over).",
+            file=sys.stderr,
+        )
         return 1
     print(f"{_show(arguments.notebooks)} is up to date.")
+    return 0
+
+
+def _workspace_command(arguments: argparse.Namespace) -> int:
+    if arguments.command == "workspace":
+        copied = fill_workspace(arguments.notebooks, arguments.workspace)
+        if copied:
+            print(f"Copied {len(copied)} lesson{'s' if len(copied) > 1 else ''} into {_show(arguments.workspace)}/: work there "
+                  "(notebooks/ is regenerated by make notebooks).")
+        return 0
+    try:
+        target, kept = fresh_copy(arguments.lesson, arguments.notebooks, arguments.workspace)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if kept is not None:
+        print(f"Kept your earlier copy as {_show(kept)}.")
+    print(f"Wrote a fresh {_show(target)}; if it is open in JupyterLab, use File > Reload Notebook from Disk.")
     return 0
 
 

@@ -284,6 +284,34 @@ def test_a_whole_session_in_a_terminal_with_an_interruption() -> None:
     assert re.search(words(ending, 6), child.logfile_read.getvalue()) is None, "the interrupted answer went on streaming"
 
 
+@pytest.mark.parametrize("backend", ["chat", "agents"])
+def test_the_conversation_goes_on_after_ctrl_c(backend: str) -> None:
+    answers = [recorded_answer(backend, turn) for turn in range(3)]
+    child = spawn_chat("--backend", backend, "--speed", "2")
+    try:
+        child.sendline(RECORDED_PROMPTS[0])
+        child.expect(words(answers[0], 3))
+        child.sendintr()  # Ctrl-C mid-answer: the partial answer stays in the history and is sent with the next question
+        child.expect(r"interrupted after \d+\.\d+ s: (\d+) words kept in the history")
+        assert 3 <= int(child.match.group(1)) < len(answers[0].split())
+        child.expect_exact(PROMPT)
+        child.sendline(RECORDED_PROMPTS[1])  # the next recorded question gets its recorded answer, whole
+        child.expect(words(answers[1], 4))
+        child.expect(r"done in \d+\.\d+ s · (\d+) words")
+        assert int(child.match.group(1)) == len(answers[1].split())
+        child.expect_exact(PROMPT)
+        child.sendline(RECORDED_PROMPTS[2])  # and so does the one after it
+        child.expect(words(answers[2], 4))
+        child.sendintr()
+        child.expect_exact("words kept in the history")
+        child.expect_exact(PROMPT)
+        child.sendline("/quit")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+    assert "No recording answers" not in child.logfile_read.getvalue()
+
+
 def test_the_agents_backend_at_full_speed_with_a_replay_miss() -> None:
     child = spawn_chat("--backend", "agents", "--speed", "0")
     try:

@@ -2,8 +2,9 @@
 
 JupyterLab runs on a copy of the workbook (the learner copies, the solutions, the README, the Makefile and
 its JupyterLab settings, with this checkout's `.venv`), so running cells never writes into the tracked
-notebooks. The replay plays at the recorded pace, as it does for a learner. Screenshots of every step go to
-the folder the test names in its output.
+notebooks; as for a learner, `make lab` copies the lessons into the copy's `workspace/`, and the steps run
+those. The replay plays at the recorded pace, as it does for a learner. Screenshots of every step go to the
+folder the test names in its output.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 import pytest
 
 from labs.config import REPO_ROOT
+from labs.recordings import chat_text
 from test_web_browser import CHROMIUM_FLAGS, chromium_path
 
 COPIED = ["Makefile", "README.md", "requirements.txt", "pyproject.toml", ".env.example", "notebooks", "solutions", "jupyter-config"]
@@ -38,7 +40,8 @@ class Lab:
 
     def open(self, notebook: str) -> str:
         base, token = self.url.split("/lab/", 1)[0], self.url.split("?token=", 1)[1]
-        return f"{base}/lab/tree/notebooks/{notebook}?token={token}"
+        # workspace/: where `make lab` has the learner work; reset: only this notebook open, no tabs of earlier tests
+        return f"{base}/lab/tree/workspace/{notebook}?reset&token={token}"
 
 
 def _copy_workbook(into: Path) -> None:
@@ -131,12 +134,25 @@ def _run_cells(page: Any, count: int) -> None:
             )
 
 
+def _cell(index: int) -> str:
+    return f"{PANEL} .jp-Cell[data-windowed-list-index='{index}']"
+
+
+def _run_cell(page: Any, index: int) -> None:
+    """Select the cell at `index` as a learner does, by a click in its margin, then Shift+Enter it and wait until it ran."""
+    page.locator(_cell(index)).scroll_into_view_if_needed()
+    page.locator(f"{_cell(index)} .jp-InputPrompt").click()
+    page.wait_for_selector(f"{_cell(index)}.jp-mod-active")
+    _run_cells(page, 1)
+
+
 def _cell_index(notebook: str, cell_id: str) -> int:
     cells = json.loads((REPO_ROOT / "notebooks" / notebook).read_text(encoding="utf-8"))["cells"]
     return next(i for i, cell in enumerate(cells) if cell["id"] == cell_id)
 
 
 def test_make_lab_opens_lesson_00_and_shows_the_whole_workbook(lab: Lab, page: Any) -> None:
+    assert "/lab/tree/workspace/00_setup_and_replay.ipynb?" in lab.url  # the learner's own copy, in workspace/
     _open_notebook(page, lab.url)
     assert page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.jp-mod-current .lm-TabBar-tabLabel").text_content().startswith("00_setup")
     page.screenshot(path=lab.shots / "01-lesson-00.png")
@@ -145,7 +161,7 @@ def test_make_lab_opens_lesson_00_and_shows_the_whole_workbook(lab: Lab, page: A
     page.wait_for_selector(".jp-FileBrowser .jp-DirListing-item[title^='Name: README.md']", state="attached")
     names = set(page.locator(".jp-FileBrowser .jp-DirListing-itemName").all_text_contents())
     page.screenshot(path=lab.shots / "02-file-browser.png")
-    assert {"notebooks", "solutions", "README.md", ".env.example"} <= names
+    assert {"workspace", "notebooks", "solutions", "README.md", ".env.example"} <= names
     assert not names & {".venv", ".git", "__pycache__", "mutants"}
 
 
@@ -185,3 +201,30 @@ def test_an_untouched_exercise_reports_not_done(lab: Lab, page: Any) -> None:
     shown = page.locator(f"{PANEL} .jp-Cell[data-windowed-list-index='{check}'] .jp-OutputArea").text_content()
     page.screenshot(path=lab.shots / "04-exercise-not-done.png")
     assert "⏳ Exercise 1.1 not done yet" in shown
+
+
+def test_stop_keeps_the_partial_text_when_pressed_by_hand(lab: Lab, page: Any) -> None:
+    notebook = "10_resilience_and_metrics.ipynb"
+    widget, starting, collecting = (_cell_index(notebook, cell_id) for cell_id in ("l10-48", "l10-51", "l10-52"))
+    _open_notebook(page, lab.open(notebook))
+    for cell_id in ("l10-02", "l10-04", "l10-48", "l10-49"):  # the imports, the client, the button, the reader
+        _run_cell(page, _cell_index(notebook, cell_id))
+    # As the notebook says: set PRESS_STOP_AFTER = None and run the two cells again.
+    page.locator(f"{_cell(starting)} .cm-content").click()
+    page.keyboard.press("Control+Home")
+    page.keyboard.press("Shift+End")
+    page.keyboard.type("PRESS_STOP_AFTER = None")
+    _run_cells(page, 1)
+    page.keyboard.press("Shift+Enter")  # the collecting cell: it runs until the reader is done
+    text = page.locator(f"{_cell(widget)} .widget-html-content")
+    page.wait_for_function("element => element.textContent.trim().length >= 40", arg=text.element_handle())  # a line or so
+    button = page.locator(f"{_cell(widget)} button.jupyter-button")
+    button.click()  # a reader's click, mid-answer
+    page.wait_for_selector(f"{_cell(collecting)} .jp-OutputArea-output:has-text('HTTP response closed')")
+    page.locator(_cell(widget)).evaluate("cell => cell.scrollIntoView({block: 'start'})")  # the button, the text, the print
+    page.screenshot(path=lab.shots / "05-stop-keeps-the-partial-text.png")
+    printed = page.locator(f"{_cell(collecting)} .jp-OutputArea").text_content()
+    shown, whole = text.text_content().strip(), chat_text("10_resilience_and_metrics/stopped_by_reader").strip()
+    assert "Stopped: kept" in printed and "HTTP response closed: True" in printed and "Error" not in printed, printed
+    assert button.text_content().strip() == "Stopped" and button.is_disabled()
+    assert 0 < len(shown) < len(whole) and whole.startswith(shown), shown

@@ -92,3 +92,32 @@ def test_two_long_texts_that_part_late_are_shown_from_where_they_part() -> None:
     message = str(info.value)
     assert "recorded …', starting with the base layer.'" in message
     assert "sent …', starting with the shell.'" in message
+
+
+ANSWER = "Lovely! For one day in Lisbon: 1. Alfama, 2. Belém, 3. a sunset at a miradouro."
+
+
+def _chat(answer: str, role: str = "assistant", key: str = "messages") -> dict:
+    return {key: [{"role": "user", "content": "One day in Lisbon?"}, {"role": role, "content": answer}, {"role": "user", "content": "And if it rains?"}]}
+
+
+@pytest.mark.parametrize("key", ["messages", "input"])  # Chat Completions history, Responses API input items
+def test_an_assistant_answer_cut_short_by_the_reader_matches_its_recording(key: str) -> None:
+    path = "/chat/completions" if key == "messages" else "/responses"
+    recorded = Interaction(RecordedRequest("POST", path, _chat(ANSWER, key=key)), RecordedResponse(events=[RecordedEvent(t=0.1, data="x")]))
+    library = _library(Cassette("chat", "openai", "c", [recorded]))
+    assert library.find("openai", "POST", path, _chat(ANSWER[:12], key=key)).cassette.name == "chat"  # Ctrl-C after 12 characters
+    assert library.find("openai", "POST", path, _chat(ANSWER, key=key)).cassette.name == "chat"
+    for sent in (_chat("", key=key), _chat(ANSWER[:12] + "!", key=key), _chat(ANSWER + " More.", key=key), _chat(ANSWER[:12], "user", key)):
+        with pytest.raises(ReplayMiss):  # nothing kept, a changed text, a longer text, or a user's text cut short
+            library.find("openai", "POST", path, sent)
+
+
+def test_a_miss_after_a_cut_short_answer_names_the_field_that_differs() -> None:
+    library = _library(Cassette("chat", "openai", "c", [_interaction(_chat(ANSWER))]))
+    sent = _chat(ANSWER[:12])
+    sent["messages"][2]["content"] = "And if it snows?"
+    with pytest.raises(ReplayMiss) as info:
+        library.find("openai", "POST", "/chat/completions", sent)
+    message = str(info.value)
+    assert "field `messages[2].content` differs: recorded 'And if it rains?', sent 'And if it snows?'." in message  # the only field

@@ -7,7 +7,9 @@ The session owns what a chat program must get right around the stream itself:
   turn stays a message with its role, as both APIs expect.
 - interruption: `interrupt()` cancels the task that consumes the stream. The backend's `finally`
   closes the HTTP response, the text received so far stays in the history marked as interrupted (the
-  reader saw it, so the model should too), and the chat carries on.
+  reader saw it, so the model should too), and the chat carries on. The next request sends that partial
+  answer as the assistant's message, as a real service should get it; in replay, the server matches it to
+  the recorded answer it begins (labs/replay/matching.py), so the recorded conversation goes on.
 - measurements: time to first token and total time per answer, measured with `time.perf_counter()`
   around the real stream, and the token counts the service reported; `/stats` summarises them.
 - failures: a request that fails (a replay miss, a network error) prints what happened and adds

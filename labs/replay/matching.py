@@ -6,7 +6,10 @@ Requests are compared after normalising what legitimately varies between a recor
 - tool results compare equal to any tool result, because tools may return the current time or a
   random roll: the recorded follow-up must still be found;
 - `stream`, `stream_options` and the `api-version` query are ignored, so a non-streamed request is served the
-  final object of the streamed recording (the polling vs streaming comparison then uses one recording).
+  final object of the streamed recording (the polling vs streaming comparison then uses one recording);
+- an assistant message the client sends cut short, a non-empty beginning of the recorded one, matches it: the
+  reader stopped that answer (Ctrl-C in the terminal chat) and the chat rightly sends the model what the reader
+  saw, as the real service would be sent it. The conversation then goes on with the recorded next answer.
 
 Scenarios replay in order: when several recordings match, the next step of the request's own
 conversation wins (the Azure thread it names, the chat so far: see `Surface.conversation`), then a step
@@ -90,6 +93,31 @@ def _key(on: Surface, method: str, path: str, body: Any) -> tuple[str, str, Any]
     return method.upper(), normalise_path(path, on), normalise_body(body, on)
 
 
+def _cut_short(recorded: Any, sent: Any) -> bool:
+    """Whether `sent` is a non-empty beginning of the `recorded` text of an assistant message (an interrupted answer)."""
+    return isinstance(recorded, str) and isinstance(sent, str) and 0 < len(sent) < len(recorded) and recorded.startswith(sent)
+
+
+def _answers(recorded: Any, sent: Any) -> bool:
+    """Whether the normalised `sent` body is the `recorded` one, assistant messages cut short included."""
+    if recorded == sent:
+        return True
+    if isinstance(recorded, dict) and isinstance(sent, dict):
+        if recorded.keys() != sent.keys():
+            return False
+        assistant = recorded.get("role") == sent.get("role") == "assistant"
+        return all(
+            _answers(value, sent[key]) or (assistant and key == "content" and _cut_short(value, sent[key])) for key, value in recorded.items()
+        )
+    if isinstance(recorded, list) and isinstance(sent, list):
+        return len(recorded) == len(sent) and all(map(_answers, recorded, sent))
+    return False
+
+
+def _same_request(recorded: tuple[str, str, Any], sent: tuple[str, str, Any]) -> bool:
+    return recorded == sent or (recorded[:2] == sent[:2] and _answers(recorded[2], sent[2]))
+
+
 def _flatten(value: Any, limit: int = _MAX_FIELDS) -> dict[str, Any]:
     """`{"a": [{"b": 1}]}` → `{"a[0].b": 1}`: the leaves by their place, at most `limit` of them, depth-first."""
     flat: dict[str, Any] = {}
@@ -109,8 +137,20 @@ _MISSING = object()
 
 
 def _differences(recorded: dict[str, Any], sent: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+    """The flattened fields that differ; an assistant message cut short is no difference (`_answers`)."""
     keys = list(recorded) + [k for k in sent if k not in recorded]
-    return [(k, recorded.get(k, _MISSING), sent.get(k, _MISSING)) for k in keys if recorded.get(k, _MISSING) != sent.get(k, _MISSING)]
+    return [
+        (k, recorded.get(k, _MISSING), sent.get(k, _MISSING))
+        for k in keys
+        if recorded.get(k, _MISSING) != sent.get(k, _MISSING) and not _flat_cut_short(k, recorded, sent)
+    ]
+
+
+def _flat_cut_short(key: str, recorded: dict[str, Any], sent: dict[str, Any]) -> bool:
+    if not key.endswith(".content"):
+        return False
+    role = key[: -len("content")] + "role"
+    return recorded.get(role) == sent.get(role) == "assistant" and _cut_short(recorded.get(key), sent.get(key))
 
 
 def _clipped_repr(value: Any, limit: int) -> str:
@@ -253,7 +293,7 @@ class MatchingLibrary:
                 for c in self.cassettes
                 if c.surface == on
                 for i in range(len(c.interactions))
-                if self._keys[(c.name, i)] == key
+                if _same_request(self._keys[(c.name, i)], key)
             ]
             if streamed:  # a recorded JSON body cannot answer a streamed request (an error can); a stream answers both
                 candidates = [m for m in candidates if m.interaction.response.answers_stream]
@@ -354,7 +394,7 @@ class MatchingLibrary:
         assert best is not None
         _, cassette, index, diffs = best
         where = f"{cassette.where} (request {index + 1})"
-        if not diffs and self._keys[(cassette.name, index)][2] == sent_body:
+        if not diffs and _answers(self._keys[(cassette.name, index)][2], sent_body):
             return (
                 f"{where} has this request, but recorded without stream=true, so it holds a finished answer, not a "
                 "stream: ask without stream, or re-record it streamed.",
