@@ -1,6 +1,6 @@
 """Grading learner notebooks with the instructor's checks, out of the learner's reach.
 
-    python -m labs.workbook grade notebooks/                            # one learner (`make grade`)
+    python -m labs.workbook grade [PATH ...]                           # one learner, default workspace/ (`make grade`)
     python -m labs.workbook grade-class submissions/ --out gradebook.csv  # a class (`make grade-class`)
     python -m labs.grading bench                                        # time a generated class of 34
 

@@ -1,6 +1,6 @@
 """The grading commands of `python -m labs.workbook`: `grade` (one learner) and `grade-class` (a class).
 
-    python -m labs.workbook grade notebooks/ [--json]
+    python -m labs.workbook grade [PATH ...] [--json]     # default: the lessons in workspace/
     python -m labs.workbook grade-class submissions/ --out gradebook.csv
 
 Both take the lessons from `--solutions` (default: the repository's `solutions/`) and grade through
