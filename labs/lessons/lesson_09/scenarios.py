@@ -15,7 +15,7 @@ from typing import Any
 from ...web.backends import AgentsBackend, AzureBackend, Backend, ChatBackend, SKBackend
 from .. import Reply, Scenario, ToolCall
 
-__all__ = ["ANSWERS", "PROMPTS", "SCENARIOS"]
+__all__ = ["ANSWERS", "PROMPTS", "ROUTE_PROMPTS", "SCENARIOS"]
 
 PROMPTS = {
     "chat_pack_list": "What should I pack for a day hike?",
@@ -71,6 +71,9 @@ ANSWERS = {
     "sk_jacket_size_tool": "A 102 cm chest fits a **medium (M)** Summit jacket.\n\nIf you layer a fleece underneath, try the L.",
 }
 
+# The exercises' plain requests (one user message, no tools): what a route written in the lesson sends.
+ROUTE_PROMPTS = {"route_pack_list": PROMPTS["chat_pack_list"], "route_hostile": PROMPTS["chat_xss"]}
+
 _BACKENDS: dict[str, Callable[[], Backend]] = {"chat": ChatBackend, "agents": AgentsBackend, "azure": AzureBackend, "sk": SKBackend}
 
 
@@ -79,6 +82,20 @@ def _run(key: str) -> Callable[[], Coroutine[Any, Any, None]]:
         backend = _BACKENDS[key.split("_")[0]]()
         async for _ in backend.stream(PROMPTS[key]):
             pass
+
+    return run
+
+
+def _plain(key: str) -> Callable[[], Coroutine[Any, Any, None]]:
+    async def run() -> None:
+        from ...clients import async_openai_client, model
+
+        async with async_openai_client() as client:
+            messages = [{"role": "user", "content": ROUTE_PROMPTS[key]}]
+            stream = await client.chat.completions.create(model=model(), messages=messages, stream=True)  # type: ignore[call-overload]
+            async with stream:
+                async for _ in stream:
+                    pass
 
     return run
 
@@ -141,5 +158,19 @@ SCENARIOS = [
         "semantic-kernel automatic function calling: the call is named gear-jacket_size on the wire "
         "(plugin-function); the kernel runs it and the second request streams the answer.",
         ToolCall("gear-jacket_size", '{"chest_cm":102}'),
+    ),
+    Scenario(
+        "09_sse_to_the_browser/route_pack_list",
+        "The route the learner writes (exercise 9.2): one user message, no tools, paced as a model (half a second to the "
+        "first token, then a piece every 20 ms), so a reader can leave in the middle and a blocking client shows its pause.",
+        [Reply(text=ANSWERS["chat_pack_list"], first_token=0.5, gap=0.02)],
+        _plain("route_pack_list"),
+    ),
+    Scenario(
+        "09_sse_to_the_browser/route_hostile",
+        "The same plain request for the answer carrying <img onerror> and <script>: the page the learner writes "
+        "(exercise 9.3) must show it as text and run nothing.",
+        [Reply(text=ANSWERS["chat_xss"])],
+        _plain("route_hostile"),
     ),
 ]
