@@ -17,6 +17,8 @@ import shlex
 import shutil
 import signal
 import subprocess
+import tempfile
+import threading
 import time
 import tomllib
 import uuid
@@ -137,7 +139,9 @@ def jupyter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Jupyter]:
     environment = {
         **os.environ, "LABS_MODE": "replay", "LABS_REPLAY_SPEED": "1",
         "JUPYTERLAB_WORKSPACES_DIR": str(state / "workspaces"), "JUPYTERLAB_SETTINGS_DIR": str(state / "settings"),
-        "JUPYTER_RUNTIME_DIR": str(state / "runtime"),
+        # Kernels talk over Unix sockets named after their connection file in this folder, and a socket's path
+        # may hold at most 107 bytes: a pytest folder under xdist is too deep for it (the kernel never starts).
+        "JUPYTER_RUNTIME_DIR": tempfile.mkdtemp(prefix="jr-"),
     }  # fmt: skip
     environment.pop("JPY_PARENT_PID", None)
     flags = f"LAB_FLAGS=--no-browser --allow-root --ServerApp.port=0 --ServerApp.base_url={BASE_URL}"
@@ -157,11 +161,14 @@ def jupyter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Jupyter]:
         found = URL.search(line)
         url = found.group(1) if found else None
     assert url, "make lab printed no URL:\n" + "".join(printed)
+    # Keep reading what the server logs, so a full pipe never blocks it.
+    threading.Thread(target=lambda: printed.extend(process.stdout), daemon=True).start()  # type: ignore[arg-type]
     try:
         yield Jupyter(url.split(BASE_URL, 1)[0], url.split("?token=", 1)[1])
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
+        shutil.rmtree(environment["JUPYTER_RUNTIME_DIR"], ignore_errors=True)
 
 
 def _cell(cell_id: str) -> str:
