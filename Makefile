@@ -24,7 +24,7 @@ $(STAMP): requirements.txt pyproject.toml $(wildcard jupyter-config/* jupyter-co
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (streaming labs)" >/dev/null
 	# JupyterLab's own settings for this environment: no news pop-up, no language-server noise, kernels over IPC.
 	mkdir -p $(VENV)/etc/jupyter $(VENV)/share/jupyter/lab/settings
-	cp jupyter-config/jupyter_server_config.json $(VENV)/etc/jupyter/
+	cp jupyter-config/jupyter_server_config.json jupyter-config/jupyter_server_config.py $(VENV)/etc/jupyter/
 	cp jupyter-config/lab/settings/overrides.json $(VENV)/share/jupyter/lab/settings/
 	touch $(STAMP)
 

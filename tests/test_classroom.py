@@ -17,6 +17,7 @@ import shlex
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -315,3 +316,12 @@ def test_binder_installs_the_pinned_requirements_then_runs_make_setup_into_its_o
     assert not [line for line in into_binder if ".venv" in line]
     assert any(f"{prefix}/bin/python -m pip install --quiet --no-deps -e ." == line for line in into_binder)  # labs itself
     assert any(line.startswith("cp jupyter-config/") and line.endswith(f"{prefix}/etc/jupyter/") for line in into_binder)
+
+
+@pytest.mark.parametrize(("runtime", "transport"), [("/tmp/jr", "ipc"), ("/tmp/" + "deep/" * 12, "tcp")])
+def test_jupyterlab_kernels_use_unix_sockets_only_where_their_paths_fit(runtime: str, transport: str) -> None:
+    # The settings make setup installs, read as JupyterLab reads them, with the runtime folder of a learner's machine.
+    script = "from jupyter_server.serverapp import ServerApp\napp = ServerApp()\napp.load_config_file()\nprint(app.config.KernelManager.transport)"
+    environment = {**os.environ, "JUPYTER_RUNTIME_DIR": runtime, "JUPYTER_CONFIG_DIR": str(REPO_ROOT / "jupyter-config")}
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=environment, timeout=60, check=True)
+    assert run.stdout.split() == [transport]
