@@ -1,24 +1,33 @@
 """Authoring lessons 03+ from their notebooks: a prompt changed in its cell reaches the fixture, tool rounds included.
 
-The end-to-end test runs lesson 03's solution (a tool round: the call, then the follow-up with its result) in a
-temp folder, with one prompt reworded in its cell, and reads the fixture written. The small tests pin how one
-request the notebook makes more than once is kept, and that a request is keyed within its own endpoint.
+The end-to-end tests run lesson 03's solution (a tool round: the call, then the follow-up with its result) and
+lesson 07's (Azure AI Agents: runs and tool-output submissions, keyed model turn by model turn) in a temp folder,
+with one prompt reworded in its cell, and read the fixture written. The small tests pin how one request the
+notebook makes more than once is kept, that a request is keyed within its own endpoint, that the model turns
+rebuilt from an Azure recording are those the stand-in read, and that one Azure conversation is one scenario.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import nbformat
 import pytest
 
-from labs.lessons import Reply, Scenario
-from labs.lessons.from_notebook import AuthoringError, ScenarioKeyer, _assign, author_lesson
+from labs.lessons import Reply, Scenario, ToolCall
+from labs.lessons.from_notebook import AuthoringError, ScenarioKeyer, TurnKeyer, _assign, _assign_conversations, author_lesson, recorded_turns
+from labs.lessons.lesson_07 import scenarios as desk
 from labs.replay import load_cassette
 from labs.replay.cassette import Cassette, Interaction, RecordedEvent, RecordedRequest, RecordedResponse, load_cassettes
+from labs.replay.sse import SSEParser
+from labs.replay.standins.azure import AzureStandIn
 
 REPO = Path(__file__).resolve().parent.parent
 TWO_CITIES = "03_streamed_tool_calls/two_cities"
+WEATHER_DESK = "07_azure_tools_and_async/weather_desk"
 
 
 def test_a_prompt_reworded_in_a_lesson_03_cell_is_what_its_tool_round_fixture_records(tmp_path: Path) -> None:
@@ -41,6 +50,103 @@ def test_a_prompt_reworded_in_a_lesson_03_cell_is_what_its_tool_round_fixture_re
     assert len(asked) == 2 and all(question.endswith("this afternoon?") for question in asked)  # the call and its follow-up
     assert [m["role"] for m in written.interactions[1].request.body["messages"]] == ["system", "user", "assistant", "tool", "tool"]
     assert committed.interactions[0].request.body["messages"][1]["content"].endswith("right now?")  # the repo's is untouched
+
+
+class InstantAzureStandIn(AzureStandIn):
+    """The Azure stand-in sending each stream at once: the same requests and answers, without the service's pauses."""
+
+    @staticmethod
+    async def _paced(frames: list) -> AsyncIterator[bytes]:
+        for frame in frames:
+            yield frame.data
+
+
+def _workbook(tmp_path: Path, notebook_name: str) -> tuple[Path, nbformat.NotebookNode]:
+    root = tmp_path / "workbook"
+    (root / "solutions").mkdir(parents=True)
+    (root / "labs").symlink_to(REPO / "labs")  # the kernel imports this checkout's labs
+    return root, nbformat.read(REPO / "solutions" / notebook_name, as_version=4)
+
+
+def test_a_prompt_reworded_in_a_lesson_07_cell_is_what_its_azure_conversation_records(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(desk, "AZURE_STANDIN", InstantAzureStandIn, raising=False)  # pacing is not what this test is about
+    root, notebook = _workbook(tmp_path, "07_azure_tools_and_async.ipynb")
+    (cell,) = [c for c in notebook.cells if c.get("id") == "l07-10"]
+    assert "this weekend?" in cell.source
+    cell.source = cell.source.replace("this weekend?", "on Saturday?")  # the prompt's one place
+    nbformat.write(notebook, root / "solutions" / "07_azure_tools_and_async.ipynb")
+
+    report = author_lesson("07", root=root, record_dir=tmp_path / "fixtures")
+
+    assert report.written == [WEATHER_DESK]
+    (written,) = load_cassettes([tmp_path / "fixtures"])
+    committed = load_cassette(REPO / "labs" / "fixtures" / f"{WEATHER_DESK}.yaml")
+    assert written.name == WEATHER_DESK and written.surface == "azure" and written.comment == committed.comment
+    asked = [i.request.body["content"] for i in written.interactions if i.request.path.endswith("/messages")]
+    assert asked[0] == "Should I pack an umbrella for Bergen or for Seville on Saturday?" and asked[1:] == [
+        i.request.body["content"] for i in committed.interactions if i.request.path.endswith("/messages")
+    ][1:]
+    # The run and its tool round were answered from the scenario's first two scripted replies, as recorded before.
+    first_round = [i for i in written.interactions if i.request.path.endswith("/submit_tool_outputs")][0]
+    assert [json.loads(o["output"])["city"] for o in first_round.request.body["tool_outputs"]] == ["Bergen", "Seville"]
+    assert [i.request.method for i in written.interactions] == [i.request.method for i in committed.interactions]
+    assert "this weekend?" in committed.interactions[2].request.body["content"]  # the repo's is untouched
+
+
+def _streamed(response: httpx.Response) -> list[RecordedEvent]:
+    parser, events = SSEParser(), []
+    for chunk in response.iter_bytes():
+        events += [RecordedEvent(t=0.0, data=e.data, event=e.event) for e in parser.feed(chunk)]
+    return events
+
+
+def test_the_turns_rebuilt_from_an_azure_recording_are_those_the_stand_in_read() -> None:
+    class Reading(InstantAzureStandIn):
+        def next_reply(self, request: dict) -> Reply:
+            read.append(request)
+            return super().next_reply(request)
+
+    read: list[dict] = []
+    recorded: list[Interaction] = []
+
+    def send(http: httpx.Client, method: str, path: str, body: dict | None = None) -> dict:
+        with http.stream(method, path, json=body) as response:
+            events = _streamed(response) if "event-stream" in response.headers["content-type"] else None
+            answer = None if events is not None else json.loads(response.read())
+        recorded.append(Interaction(RecordedRequest(method, path, body), RecordedResponse(body=answer, events=events)))
+        runs = [e.json() for e in events or [] if (e.event or "").startswith("thread.run.") and "step" not in (e.event or "")]
+        return answer or runs[-1]  # a stream's run as it last stood
+
+    call = Reply(tool_calls=[ToolCall("get_weather", '{"city":"Oslo"}')])
+    TOOLS = load_cassette(REPO / "labs" / "fixtures" / f"{WEATHER_DESK}.yaml").interactions[0].request.body["tools"]
+    with Reading() as standin, httpx.Client(base_url=standin.endpoint) as http:
+        standin.script(call, Reply(text="Sleet in Oslo."), Reply(text="Yes, take one."))
+        agent = send(http, "POST", "/assistants", {"model": standin.deployment, "instructions": "Be brief.", "tools": TOOLS})
+        thread = send(http, "POST", "/threads", {"messages": [{"role": "user", "content": "Weather in Oslo?"}]})
+        run = send(http, "POST", f"/threads/{thread['id']}/runs", {"assistant_id": agent["id"], "stream": True})
+        (asked,) = run["required_action"]["submit_tool_outputs"]["tool_calls"]
+        outputs = [{"tool_call_id": asked["id"], "output": '{"weather": "sleet"}'}]
+        send(http, "POST", f"/threads/{thread['id']}/runs/{run['id']}/submit_tool_outputs", {"tool_outputs": outputs, "stream": True})
+        send(http, "POST", f"/threads/{thread['id']}/messages", {"role": "user", "content": "An umbrella, then?"})
+        send(http, "POST", f"/threads/{thread['id']}/runs", {"assistant_id": agent["id"], "stream": True})
+
+    rebuilt = recorded_turns(Cassette("99_demo/desk", "azure", "A desk.", recorded))
+    assert [turn for _, turn in rebuilt] == read and len(read) == 3
+    assert {thread_id for thread_id, _ in rebuilt} == {thread["id"]}
+    assert read[1]["tool_results"][0]["output"] == '{"weather": "sleet"}' and read[1]["submitted"]
+    assert [m["content"] for m in read[2]["messages"]] == ["Weather in Oslo?", "Sleet in Oslo.", "An umbrella, then?"]
+
+
+def test_an_azure_conversation_holding_the_turns_of_two_scenarios_stops_authoring() -> None:
+    fixture = load_cassette(REPO / "labs" / "fixtures" / f"{WEATHER_DESK}.yaml")
+    scenarios = [Scenario(WEATHER_DESK, "", [Reply(text="x")] * 7, surface="azure"), Scenario("99_demo/other", "", [Reply(text="y")], surface="azure")]
+    keyer = TurnKeyer(scenarios, {WEATHER_DESK: fixture})
+    (first_thread, _), (second_thread, _) = recorded_turns(fixture)[0], recorded_turns(fixture)[2]
+    keyer.decisions += [(first_thread, WEATHER_DESK, 0), (second_thread, "99_demo/other", 0)]
+    with pytest.raises(AuthoringError, match="holds model turns of 07_azure_tools_and_async/weather_desk and 99_demo/other"):
+        _assign_conversations([fixture], keyer)
+    keyer.decisions.pop()
+    assert _assign_conversations([fixture], keyer) == {WEATHER_DESK: fixture}
 
 
 def _interaction(body: dict, events: list[str], path: str = "/chat/completions") -> Interaction:

@@ -14,11 +14,11 @@ starts with it: `02_` is lesson 02, `02_collect_while_streaming/` the same, a fu
 `sdk_` the SDK smoke scenarios of the unit tests.
 
 A scenario without `run` is authored from its lesson's notebook: `fixtures NN` runs the solution in record
-mode against the scripted stand-in, so each prompt is written once, in its cell (lessons 00 to 05 and 08; a
-tool round, an agent run of several responses, a Semantic Kernel call are keyed request by request). A
+mode against the scripted stand-ins, so each prompt is written once, in its cell (lessons 00 to 08; a
+tool round, an agent run of several responses, a Semantic Kernel call are keyed request by request; an Azure
+AI Agents conversation, from its POST /assistants on, is one scenario, keyed model turn by model turn). A
 scenario with `run` records its own SDK calls, where the notebook cannot make them (a recording it only
-replays through a checker, another server's wire form, the Azure lessons 06 and 07 for now); `list` and
-`fixtures` with no lesson say which is which.
+replays through a checker, another server's wire form); `list` and `fixtures` with no lesson say which is which.
 
   make fixtures LESSON=02     = python -m labs.lessons fixtures 02
   make outputs LESSON=02      = python -m labs.lessons outputs 02

@@ -1,10 +1,14 @@
 """Lesson 06: one trail-guide agent, four questions: every callback, the event order, a recipe's silent bug, polling vs streaming.
 
-The scenario makes the notebook's calls in the notebook's order, so the whole lesson replays from one
-fixture. Its polling part needs a service whose runs progress in time: the base Azure stand-in finishes
+`trail_guide` is authored from the notebook (`make fixtures LESSON=06`): the agent, its instructions and the
+questions are written once, in the notebook's cells, and the whole lesson replays from the one conversation
+it records. The names the unit tests use (`GUIDE`, the questions) are read from that fixture.
+
+Its polling part needs a service whose runs progress in time: the base Azure stand-in finishes
 a run the moment it is created, so a `create_and_process` poll would see `completed` on its first GET and
-polling would look as fast as streaming. `PacedAzureStandIn` answers `GET .../runs/{id}` for a run created
-without `stream` with the state the run's stream would have reached by then, as the service does.
+polling would look as fast as streaming. `PacedAzureStandIn` (the lesson's `AZURE_STANDIN`, which authoring
+plays the service with) answers `GET .../runs/{id}` for a run created without `stream` with the state the
+run's stream would have reached by then, as the service does.
 
 "By then" counts polls, not wall-clock time: the n-th GET sees the run as it is `n * polling_interval`
 seconds after creation, the moments an ideal poller (sleep, then an instant GET) asks. Wall-clock time
@@ -16,20 +20,21 @@ twice streams at the same pace twice, and polling and streaming compare on equal
 
 from __future__ import annotations
 
+import asyncio
 import random
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from ... import clients
-from ...replay import default_server
-from .. import Reply, Scenario
+from ...config import FIXTURES_DIR
+from ...replay import load_cassette
 from ...replay.standins.azure import AzureStandIn
+from .. import Reply, Scenario
 
 __all__ = [
+    "AZURE_STANDIN",
     "CONTOURS_QUESTION",
     "GUIDE",
     "ORDER_QUESTION",
@@ -38,15 +43,16 @@ __all__ = [
     "PacedAzureStandIn",
     "RECIPE_QUESTION",
     "SCENARIOS",
-    "paced_azure_upstream",
 ]
 
-GUIDE = {"name": "trail-guide", "instructions": "You are a mountain trail guide. Answer in two or three short sentences."}
-PREPARE_QUESTION = "What should I check before setting out on a mountain hike?"
-ORDER_QUESTION = "How long does it take to hike 10 km with 600 m of climbing?"
-RECIPE_QUESTION = "Is it safe to cross a snowfield in trail runners?"
-CONTOURS_QUESTION = "How do I read contour lines on a hiking map?"
-POLLING_INTERVAL = 0.25  # seconds between polls; the SDK's default is 1
+TRAIL_GUIDE = "06_azure_event_handlers/trail_guide"
+_RECORDED = load_cassette(FIXTURES_DIR / f"{TRAIL_GUIDE}.yaml").interactions
+# What the notebook last sent, read from its fixture, for the unit tests: the agent and the questions, in order.
+GUIDE = {key: _RECORDED[0].request.body[key] for key in ("name", "instructions")}
+PREPARE_QUESTION, ORDER_QUESTION, RECIPE_QUESTION, CONTOURS_QUESTION, _ = [
+    i.request.body["content"] for i in _RECORDED if i.request.method == "POST" and i.request.path.endswith("/messages")
+]
+POLLING_INTERVAL = 0.25  # seconds between polls, as cell l06-31 polls; the SDK's default is 1
 
 CONTOURS_REPLY = Reply(
     text="Contour lines join points of equal height, often 10 m apart. Close lines mean steep ground, widely "
@@ -72,7 +78,7 @@ REPLIES = [
 class PacedAzureStandIn(AzureStandIn):
     """The Azure stand-in, where a run created without `stream` progresses in time for whoever polls it."""
 
-    def __init__(self, polling_interval: float, seed: int = 6) -> None:
+    def __init__(self, polling_interval: float = POLLING_INTERVAL, seed: int = 6) -> None:
         super().__init__(seed=seed)
         self.polling_interval = polling_interval
         self._timelines: dict[str, list[tuple[float, dict[str, Any]]]] = {}
@@ -89,6 +95,18 @@ class PacedAzureStandIn(AzureStandIn):
         reply, _ = super()._next_reply()
         return reply, random.Random(f"{self.seed}:{reply.text}")
 
+    @staticmethod
+    async def _paced(frames: list[Any]) -> AsyncIterator[bytes]:
+        # Each frame at its moment counted from the first, not a pause after the previous one: the event loop's
+        # small oversleeps would add up over a stream of forty events on a busy machine, and the recorded stream
+        # would end later than the polls, which count ideal intervals, saw the run complete.
+        loop = asyncio.get_running_loop()
+        due = loop.time()
+        for frame in frames:
+            due += frame.delay
+            await asyncio.sleep(max(0.0, due - loop.time()))
+            yield frame.data
+
     async def _get_run(self, request: Request) -> Response:
         run_id = request.path_params["run_id"]
         timeline = self._timelines.get(run_id)
@@ -100,50 +118,12 @@ class PacedAzureStandIn(AzureStandIn):
         return JSONResponse([state for at, state in timeline if at <= elapsed][-1])
 
 
-@contextmanager
-def paced_azure_upstream(*replies: Reply) -> Iterator[PacedAzureStandIn]:
-    """Record the Azure requests made inside the block against a `PacedAzureStandIn` scripted with `replies`."""
-    with PacedAzureStandIn(POLLING_INTERVAL) as standin:
-        standin.script(*replies)
-        with default_server().upstream("azure", standin.upstream_url):
-            yield standin
-        if standin.replies:
-            raise RuntimeError(f"{len(standin.replies)} scripted replies were not requested")
-
-
-def _ask(client: Any, question: str) -> str:
-    thread = client.threads.create()
-    client.messages.create(thread_id=thread.id, role="user", content=question)
-    return thread.id
-
-
-def trail_guide() -> None:
-    from azure.ai.agents.models import AgentEventHandler, MessageRole
-
-    with paced_azure_upstream(*REPLIES), clients.azure_agents_client() as client:
-        agent = client.create_agent(model=clients.azure_model(), **GUIDE)
-        thread_id = _ask(client, PREPARE_QUESTION)
-        with client.runs.stream(thread_id=thread_id, agent_id=agent.id, event_handler=AgentEventHandler()) as stream:
-            stream.until_done()
-        list(client.messages.list(thread_id=thread_id))
-        thread_id = _ask(client, ORDER_QUESTION)
-        with client.runs.stream(thread_id=thread_id, agent_id=agent.id, event_handler=AgentEventHandler()) as stream:
-            list(stream)
-        thread_id = _ask(client, RECIPE_QUESTION)
-        with client.runs.stream(thread_id=thread_id, agent_id=agent.id, event_handler=AgentEventHandler()) as stream:
-            stream.until_done()
-        thread_id = _ask(client, CONTOURS_QUESTION)
-        client.runs.create_and_process(thread_id=thread_id, agent_id=agent.id, polling_interval=POLLING_INTERVAL)
-        client.messages.get_last_message_text_by_role(thread_id=thread_id, role=MessageRole.AGENT)
-        thread_id = _ask(client, CONTOURS_QUESTION)
-        with client.runs.stream(thread_id=thread_id, agent_id=agent.id, event_handler=AgentEventHandler()) as stream:
-            stream.until_done()
-        client.delete_agent(agent.id)
+AZURE_STANDIN = PacedAzureStandIn  # the service authoring records the notebook against
 
 
 SCENARIOS = [
     Scenario(
-        "06_azure_event_handlers/trail_guide",
+        TRAIL_GUIDE,
         "One agent, five runs on five threads, in the notebook's order. Runs 1 to 3 stream (created and queued both "
         "carry status queued; a message_creation step wraps the message events; the answers of runs 1 and 3 hold em "
         "dashes, three bytes in UTF-8); run 1 is followed by listing its thread, two GETs because the SDK pages on last_id. Run 4 asks the "
@@ -151,8 +131,7 @@ SCENARIOS = [
         "polls GET .../runs/{id} every 0.25 s, seeing queued, in_progress and finally completed as the run's stream "
         "would have by each poll (recorded against a stand-in whose runs progress in time, as an ideal poller sees them), "
         "before one GET of the messages.",
-        [],
-        trail_guide,
+        REPLIES,
         surface="azure",
     )
 ]

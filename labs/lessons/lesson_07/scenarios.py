@@ -1,15 +1,17 @@
 """Lesson 07: function tools while streaming (automatic, never submitted, iterated), the async client, and the manual submitter.
 
-`weather_desk` makes the notebook's calls in the notebook's order. The two `manual_*` scenarios are the
-runs exercise 7.1's check makes with the learner's handler: `manual_round` drives them, here with
-`ToolRunner` (the exercise's solution) to record them, and in `labs.lessons.lesson_07.checks` with the learner's
-class, so both send the same requests. Tool outputs are `ToolOutput` objects, as the lesson teaches, so the
-recorded `tool_outputs` entries carry `"type": "function_call_output"`; the automatic path sends plain dicts.
+`weather_desk` is authored from the notebook (`make fixtures LESSON=07`): the agent, its instructions and the
+questions are written once, in the notebook's cells; the names the unit tests and exercise 7.2's check use
+(`DESK`, the questions) are read from its fixture. The two `manual_*` scenarios keep their `run`: they are
+the runs exercise 7.1's check makes with the learner's handler, against a replay server of its own, so the
+notebook only replays them. `manual_round` drives them, here with `ToolRunner` (the exercise's solution) to
+record them, and in `labs.lessons.lesson_07.checks` with the learner's class, so both send the same requests.
+Tool outputs are `ToolOutput` objects, as the lesson teaches, so the recorded `tool_outputs` entries carry
+`"type": "function_call_output"`; the automatic path sends plain dicts.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -18,6 +20,8 @@ from typing import Any
 from azure.ai.agents.models import AgentEventHandler, MessageDeltaChunk, SubmitToolOutputsAction, ThreadRun, ToolOutput
 
 from ... import clients
+from ...config import FIXTURES_DIR
+from ...replay import load_cassette
 from .. import Reply, Scenario, ToolCall
 
 __all__ = [
@@ -35,11 +39,13 @@ __all__ = [
     "manual_round",
 ]
 
-DESK = {"name": "weather-desk", "instructions": "Use get_weather for every city the user names, then answer in one or two sentences."}
-UMBRELLA_QUESTION = "Should I pack an umbrella for Bergen or for Seville this weekend?"
-OSLO_QUESTION = "What's the weather in Oslo?"
-WARMER_QUESTION = "Is it warmer in Lisbon or in Oslo right now?"
-BIKE_QUESTION = "Is today a good day for a bike ride in Amsterdam?"
+WEATHER_DESK = "07_azure_tools_and_async/weather_desk"
+_RECORDED = load_cassette(FIXTURES_DIR / f"{WEATHER_DESK}.yaml").interactions
+# What the notebook last sent, read from its fixture: the agent and the questions, in the notebook's order.
+DESK = {key: _RECORDED[0].request.body[key] for key in ("name", "instructions")}
+UMBRELLA_QUESTION, OSLO_QUESTION, WARMER_QUESTION, BIKE_QUESTION = [
+    i.request.body["content"] for i in _RECORDED if i.request.method == "POST" and i.request.path.endswith("/messages")
+]
 WEATHER = {
     "Amsterdam": "16°C, dry, light breeze",
     "Bergen": "11°C, steady rain",
@@ -66,45 +72,6 @@ def _ask(client: Any, question: str) -> str:
     thread = client.threads.create()
     client.messages.create(thread_id=thread.id, role="user", content=question)
     return thread.id
-
-
-def weather_desk() -> None:
-    from azure.ai.agents.models import AgentEventHandler, FunctionTool, ToolSet
-
-    toolset = ToolSet()
-    toolset.add(FunctionTool({get_weather}))
-    with clients.azure_agents_client() as client, clients.azure_agents_client() as plain:
-        client.enable_auto_function_calls(toolset)
-        agent = client.create_agent(model=clients.azure_model(), toolset=toolset, **DESK)
-        thread_id = _ask(client, UMBRELLA_QUESTION)
-        with client.runs.stream(thread_id=thread_id, agent_id=agent.id, event_handler=AgentEventHandler()) as stream:
-            stream.until_done()
-        thread_id = _ask(client, OSLO_QUESTION)
-        with plain.runs.stream(thread_id=thread_id, agent_id=agent.id, event_handler=AgentEventHandler()) as stream:
-            run_id = next(stream)[1].id
-            stream.until_done()
-        plain.runs.get(thread_id=thread_id, run_id=run_id)
-        plain.runs.cancel(thread_id=thread_id, run_id=run_id)
-        thread_id = _ask(client, WARMER_QUESTION)
-        with client.runs.stream(thread_id=thread_id, agent_id=agent.id) as stream:
-            for _ in stream:
-                pass
-        asyncio.run(_bike_ride(agent.id))
-        client.delete_agent(agent.id)
-
-
-async def _bike_ride(agent_id: str) -> None:
-    from azure.ai.agents.models import AsyncAgentEventHandler
-
-    async with clients.async_azure_agents_client() as client:
-        client.enable_auto_function_calls({get_weather})
-        thread = await client.threads.create()
-        await client.messages.create(thread_id=thread.id, role="user", content=BIKE_QUESTION)
-        async with await client.runs.stream(thread_id=thread.id, agent_id=agent_id, event_handler=AsyncAgentEventHandler()) as stream:
-            async for _ in stream:
-                pass
-    # The factory made the credential (DefaultAzureCredential in record mode); closing the client leaves it open.
-    await client._config.credential.close()
 
 
 # -- exercise 7.1 -------------------------------------------------------------------------------------
@@ -188,7 +155,7 @@ def _record_manual(case: ManualCase) -> Callable[[], None]:
 
 SCENARIOS = [
     Scenario(
-        "07_azure_tools_and_async/weather_desk",
+        WEATHER_DESK,
         "One agent with a get_weather function tool, four runs in the notebook's order. Run 1: automatic function "
         "calling (enable_auto_function_calls): two parallel calls stream as thread.run.step.delta fragments, the run "
         "stops at requires_action, the SDK POSTs submit_tool_outputs (plain dicts, no type) with stream=true and the "
@@ -205,9 +172,10 @@ SCENARIOS = [
             _weather_calls("Amsterdam"),
             Reply(text="Yes: Amsterdam is dry at 16°C with a light breeze, good weather for a ride."),
         ],
-        weather_desk,
         surface="azure",
     ),
+    # Kept as runs: exercise 7.1's check streams these through the learner's handler against a replay server of
+    # its own, so no cell of the notebook makes their requests; recorded here with the exercise's solution.
     *[
         Scenario(
             case.scenario,
