@@ -262,7 +262,7 @@ def _resolve(value: object) -> object:
         asyncio.get_running_loop()
     except RuntimeError:
         return asyncio.run(wait())
-    with ThreadPoolExecutor(max_workers=1) as worker:
+    with ThreadPoolExecutor() as worker:  # one task: one thread
         return worker.submit(asyncio.run, wait()).result()
 
 

@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parent.parent
 MODULE_TESTS: Mapping[str, tuple[str, ...]] = {
     "labs.replay.sse": ("tests/test_sse.py", "tests/test_survivors.py"),
     "labs.replay.matching": ("tests/test_matching.py",),
-    "labs.replay.cassette": ("tests/test_replay.py", "tests/test_faults.py", "tests/test_fixtures.py"),
+    "labs.replay.cassette": ("tests/test_cassette.py", "tests/test_fixture_loading.py"),  # fast: no server, no SDK
     "labs.replay.surfaces": ("tests/test_surfaces.py", "tests/test_replay.py", "tests/test_survivors.py"),
     "labs.toolcalls": ("tests/test_toolcalls.py",),
     "labs.reply": ("tests/test_reply.py",),

@@ -277,7 +277,7 @@ class _Checker:
                 fault=self.fault(resp, f"{what} `response`"),
                 headers=self.headers(resp, f"{what} `response`"),
             ),
-            note=self.text(item, "note", what, "") or "",
+            note=self.text(item, "note", what) or "",
         )
 
     def cassette(self, raw: Any, path: Path, name: str) -> Cassette:
