@@ -35,7 +35,7 @@ EXPECTED: dict[str, list[tuple[str, str, str, str | tuple[str, ...]]]] = {
         ("03_streamed_tool_calls", "3.1", "passed", ""), ("04_tool_progress", "4.1", "passed", ""),
         ("05_agents_sdk_streaming", "5.1", "passed", ""), ("06_azure_event_handlers", "6.1", "passed", ""),
         ("07_azure_tools_and_async", "7.1", "passed", ""), ("08_semantic_kernel_streaming", "8.1", "passed", ""),
-        ("09_sse_to_the_browser", "9.1", "passed", ""), ("10_resilience_and_metrics", "10.1", "passed", ""),
+        ("09_sse_to_the_browser", "9.1", "passed", ""), ("11_latency_and_stop", "11.1", "passed", ""),
     ],
     "solved": [(BASIC, "1.1", "passed", "")],
     "solved_folder": [(BASIC, "1.1", "passed", ""), (TOOLS, "3.1", "passed", ""), (SSE, "9.1", "passed", "")],

@@ -278,7 +278,7 @@ def frame_ascii(event_type: str, data: dict[str, Any], event_id: int) -> bytes:
     return f"id: {event_id}\nevent: {event_type}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
 
 
-# -- 10.1: stream metrics ---------------------------------------------------------------------------------
+# -- 11.1: stream metrics ---------------------------------------------------------------------------------
 
 
 class Metrics:
@@ -343,8 +343,8 @@ WRONG_ANSWERS = [
     ("9.1", frame_spaced, "a text delta", "space after ',' and ':'"),
     ("9.1", frame_as_text, "a text delta", "encode the frame's text"),
     ("9.1", frame_ascii, "a delta with non-ASCII text", "escapes every non-ASCII character"),
-    ("10.1", FirstEventMetrics, "a stream that opens with a role chunk (no text)", "a role chunk or a tool call's first piece comes earlier"),
-    ("10.1", EveryEventMetrics, "a stream that ends with a usage chunk", "text_events counts only the events that carry text"),
+    ("11.1", FirstEventMetrics, "a stream that opens with a role chunk (no text)", "a role chunk or a tool call's first piece comes earlier"),
+    ("11.1", EveryEventMetrics, "a stream that ends with a usage chunk", "text_events counts only the events that carry text"),
 ]
 
 

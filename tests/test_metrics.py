@@ -1,4 +1,4 @@
-"""Latency metrics: the definitions on hand-made arrivals, the timer on real SDK streams, and exercise 10.1's check."""
+"""Latency metrics: the definitions on hand-made arrivals, the timer on real SDK streams, and exercise 11.1's check."""
 
 from __future__ import annotations
 
@@ -12,13 +12,13 @@ import pytest
 from labs.checks import check
 from labs.clients import openai_client
 from labs.config import FIXTURES_DIR
-from labs.lessons.lesson_10.checks import recorded_events
+from labs.lessons.lesson_11.checks import recorded_events
 from labs.metrics import CallMetrics, LatencyReport, StreamTimer, Thresholds, percentile, plot_first_text_vs_complete
 from labs.recordings import fixture
 from labs.replay import ReplayServer
 
 matplotlib.use("Agg")
-FOLDER = "10_resilience_and_metrics"
+FOLDER = "11_latency_and_stop"
 ROLE, USAGE = "", ""  # events without text
 
 
@@ -124,7 +124,7 @@ def test_the_plot_draws_two_bars_per_scenario() -> None:
     matplotlib.pyplot.close(figure)
 
 
-# -- exercise 10.1's check: passes a correct collector, fails each classic mistake -------------------
+# -- exercise 11.1's check: passes a correct collector, fails each classic mistake -------------------
 
 
 class Reference:
@@ -165,10 +165,10 @@ class CountsOnlyText(Reference):
 
 
 def test_exercise_10_1_passes_a_correct_collector(capsys: pytest.CaptureFixture[str]) -> None:
-    assert check("10.1", Reference).status == "passed"
+    assert check("11.1", Reference).status == "passed"
 
 
 @pytest.mark.parametrize("broken", [FirstEventIsTTFT, GapsOverAllEvents, CountsOnlyText])
 def test_exercise_10_1_fails_each_classic_mistake(broken: type, capsys: pytest.CaptureFixture[str]) -> None:
-    result = check("10.1", broken)
+    result = check("11.1", broken)
     assert result.status == "failed" and "Hint:" in result.hint, result.lines()

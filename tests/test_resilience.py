@@ -28,7 +28,7 @@ from labs.replay import ReplayServer
 from labs.resilience import ErrorStats, RequestLog, ResumableAnswer, classify, continuation_messages, is_retryable, merge_overlap
 from labs.toolcalls import ToolArgumentsError, accumulate_tool_calls, assistant_message, run_tool_calls
 
-FOLDER = "10_resilience_and_metrics"
+FOLDER = "10_resilience"
 MODEL = "gpt-4o-mini"
 
 

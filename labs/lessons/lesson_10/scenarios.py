@@ -1,5 +1,5 @@
-"""Lesson 10: fault fixtures (429, 500, a dropped connection, a stall, a malformed event, bad tool arguments),
-latency scenarios with different paces, and a long answer for the Stop button.
+"""Lesson 10: fault fixtures (429, 500, a dropped connection, a stall, a malformed event, bad tool arguments).
+Lesson 11 has the latency scenarios and the long answer for the Stop button.
 
 Errors (429 with Retry-After, 500) are scripted in the stand-in and recorded as they happen: the SDK's own
 retry sends the second request, which the recording keeps. A dropped connection, a stall and a malformed
@@ -27,7 +27,7 @@ from ...toolcalls import accumulate_tool_calls, assistant_message, run_tool_call
 from .. import Reply, Scenario, ToolCall
 from ...replay.standins import tokens
 
-FOLDER = "10_resilience_and_metrics"
+FOLDER = "10_resilience"
 SYSTEM = {"role": "system", "content": "You are an outdoor gear advisor. Answer in under 80 words."}
 
 
@@ -137,44 +137,6 @@ def get_forecast(location: str, day: str) -> dict[str, Any]:
     return {"location": location, "day": day, "rain_chance": 0.8, "summary": "showers, summit gusts near 60 km/h"}
 
 
-# -- latency: several paces, for the metrics and the streaming vs non-streaming plot ----------------
-
-LATENCY = {
-    "short answer": (ask("Name one essential item for a winter hike."), "A warm hat: you lose a lot of heat through your head, and it weighs almost nothing.", 0.45, 0.03),
-    "long answer": (
-        ask("Give me a packing checklist for a weekend backpacking trip."),
-        "Shelter: tent, sleeping bag, sleeping mat. Kitchen: stove, fuel, pot, lighter, spoon, food for two days "
-        "plus a spare meal. Water: two bottles and a filter. Clothing: base layer, fleece, waterproof jacket and "
-        "trousers, hat, gloves, spare socks. Navigation: map, compass, charged phone. Safety: first-aid kit, "
-        "headlamp, whistle, sun cream. Pack the heavy kitchen and water near your back.",
-        0.5,
-        0.02,
-    ),
-    "slow first token": (
-        ask("Suggest a sunrise hike near Edinburgh."),
-        "Climb Arthur's Seat from Dunsapie Loch: about twenty minutes to the summit, with the sunrise over the "
-        "Firth of Forth. Bring a torch for the way up and a warm layer for the wait at the top.",
-        1.9,
-        0.03,
-    ),
-    "slow tokens": (
-        ask("How do trekking poles help on descents?"),
-        "They take weight off your knees, give you two more points of contact on loose ground, and help you keep a steady rhythm.",
-        0.5,
-        0.09,
-    ),
-}
-USAGE = {"include_usage": True}
-
-STOPPED = ask("Describe a two-day hut-to-hut walk in the Alps.")
-STOPPED_ANSWER = (
-    "Day one: leave the valley early and climb through larch forest to the first hut, about five hours and "
-    "1,200 metres of ascent. Arrive by mid-afternoon, claim a bunk, and watch the light fade on the peaks "
-    "over dinner. Day two: cross the high pass at dawn while the snow is firm, traverse a balcony path with "
-    "views of the glaciers, and descend to the next valley for a late lunch and the bus home."
-)
-
-
 # -- the runs: the lesson's SDK calls, through record mode -----------------------------------------
 
 
@@ -212,15 +174,6 @@ def bad_tool_arguments() -> None:
             return
         results = run_tool_calls(calls, {"get_forecast": get_forecast})
         messages += [assistant_message(calls), *(result.message() for result in results)]
-
-
-def stream_with_usage(messages: list[dict[str, Any]]) -> Callable[[], None]:
-    def run() -> None:
-        client = clients.openai_client()
-        for _ in client.chat.completions.create(model=clients.model(), messages=messages, stream=True, stream_options=USAGE):
-            pass
-
-    return run
 
 
 # -- post-processing: enact the faults a healthy stand-in cannot produce ----------------------------
@@ -366,21 +319,5 @@ SCENARIOS = [
             Reply(text=FORECAST_ANSWER),
         ],
         _enact("bad_tool_arguments", 3, _check_tool_round, bad_tool_arguments),
-    ),
-    *[
-        Scenario(
-            f"{FOLDER}/latency_{label.replace(' ', '_')}",
-            f"Latency scenario '{label}': first token after about {first:g} s, then a token every {gap * 1000:g} ms or so "
-            "(with a usage chunk). Played at speed 1 streamed and not streamed, for the metrics and the plot.",
-            [Reply(text=answer, first_token=first, gap=gap)],
-            stream_with_usage(messages),
-        )
-        for label, (messages, answer, first, gap) in LATENCY.items()
-    ],
-    Scenario(
-        f"{FOLDER}/stopped_by_reader",
-        "A long answer, recorded whole; the lesson's Stop button closes the stream part way, and keeps what arrived.",
-        [Reply(text=STOPPED_ANSWER, gap=0.03)],
-        lambda: stream_text(STOPPED),
     ),
 ]
