@@ -28,45 +28,65 @@ PLAIN, USAGE_CHUNK, NO_TEXT = (
 SSE_CASES = ("a text delta", "a delta holding newlines", "a delta with non-ASCII text", "a tool call with JSON arguments", "the final event, ttft_ms null")
 
 NOT_DONE_1 = (BASIC, "1.1", "not_done", "complete collect_stream")
+NOT_DONE_2 = (BASIC, "1.2", "not_done", "complete print_whole_words")  # the lesson's second exercise, untouched
+SOLVED_1 = [(BASIC, "1.1", "passed", ""), (BASIC, "1.2", "passed", "")]  # a solved notebook answers both
+SSE_NOT_DONE = [(SSE, "9.2", "not_done", "complete add_chat_route"), (SSE, "9.3", "not_done", "complete page_script")]
+SSE_SOLVED = [(SSE, f"9.{n}", "passed", "") for n in (1, 2, 3)]
+ALL_EXERCISES = {  # every exercise of every lesson, in lesson order
+    "01_basic_streaming": ("1.1", "1.2"), "02_collect_while_streaming": ("2.1",), "03_streamed_tool_calls": ("3.1", "3.2"),
+    "04_tool_progress": ("4.1", "4.2"), "05_agents_sdk_streaming": ("5.1",), "06_azure_event_handlers": ("6.1", "6.2"),
+    "07_azure_tools_and_async": ("7.1", "7.2"), "08_semantic_kernel_streaming": ("8.1", "8.2"),
+    "09_sse_to_the_browser": ("9.1", "9.2", "9.3"), "10_resilience": ("10.1", "10.2"), "11_latency_and_stop": ("11.1", "11.2"),
+}
+
+
+def basic(first: tuple[str, str, str, str | tuple[str, ...]], second: tuple[str, str, str, str] = NOT_DONE_2) -> list[tuple[str, str, str, str | tuple[str, ...]]]:
+    """A lesson 01 submission: its verdict on 1.1, and on 1.2 (untouched unless said)."""
+    return [first, second]
+
+
+def notebook_failed(reason: str) -> list[tuple[str, str, str, str]]:
+    """A lesson 01 notebook whose process died in 1.1: every exercise it did not report fails with the reason."""
+    return [(BASIC, "1.1", "failed", reason), (BASIC, "1.2", "failed", reason)]
+
+
 # student: (lesson, exercise, status, words the hint must hold, or the names of every case that must fail)
 EXPECTED: dict[str, list[tuple[str, str, str, str | tuple[str, ...]]]] = {
-    "all_lessons_solved": [
-        ("01_basic_streaming", "1.1", "passed", ""), ("02_collect_while_streaming", "2.1", "passed", ""),
-        ("03_streamed_tool_calls", "3.1", "passed", ""), ("04_tool_progress", "4.1", "passed", ""),
-        ("05_agents_sdk_streaming", "5.1", "passed", ""), ("06_azure_event_handlers", "6.1", "passed", ""),
-        ("07_azure_tools_and_async", "7.1", "passed", ""), ("08_semantic_kernel_streaming", "8.1", "passed", ""),
-        ("09_sse_to_the_browser", "9.1", "passed", ""), ("11_latency_and_stop", "11.1", "passed", ""),
+    "all_lessons_solved": [(lesson, exercise, "passed", "") for lesson, ids in ALL_EXERCISES.items() for exercise in ids],
+    "solved": SOLVED_1,
+    "solved_folder": [*SOLVED_1, (TOOLS, "3.1", "passed", ""), (TOOLS, "3.2", "passed", ""), *SSE_SOLVED],
+    "retyped_exercise_cell": SOLVED_1,
+    "untouched": basic(NOT_DONE_1),
+    "untouched_folder": [NOT_DONE_1, NOT_DONE_2, (SSE, "9.1", "not_done", "complete frame"), *SSE_NOT_DONE],
+    "mixed_folder": [
+        *SOLVED_1, (TOOLS, "3.1", "not_done", "complete accumulate_tool_calls"), (TOOLS, "3.2", "not_done", "complete answer_with_tools"),
+        (SSE, "9.1", "failed", (SSE_CASES[2],)), *SSE_NOT_DONE,
     ],
-    "solved": [(BASIC, "1.1", "passed", "")],
-    "solved_folder": [(BASIC, "1.1", "passed", ""), (TOOLS, "3.1", "passed", ""), (SSE, "9.1", "passed", "")],
-    "retyped_exercise_cell": [(BASIC, "1.1", "passed", "")],
-    "untouched": [NOT_DONE_1],
-    "untouched_folder": [NOT_DONE_1, (SSE, "9.1", "not_done", "complete frame")],
-    "mixed_folder": [(BASIC, "1.1", "passed", ""), (TOOLS, "3.1", "not_done", "complete accumulate_tool_calls"), (SSE, "9.1", "failed", (SSE_CASES[2],))],
-    "wrong_no_empty_choices": [(BASIC, "1.1", "failed", (USAGE_CHUNK,))],
-    "wrong_none_content": [(BASIC, "1.1", "failed", (PLAIN, USAGE_CHUNK, NO_TEXT))],
-    "wrong_no_print": [(BASIC, "1.1", "failed", (PLAIN, USAGE_CHUNK))],  # a stream with no text prints nothing anyway
-    "wrong_spaced_json": [(SSE, "9.1", "failed", SSE_CASES)],
-    "wrong_ascii_json": [(SSE, "9.1", "failed", (SSE_CASES[2],))],
-    "wrong_text_not_bytes": [(SSE, "9.1", "failed", SSE_CASES)],
-    "tamper_report_file": [NOT_DONE_1],
-    "tamper_report_file_in_exercise_cell": [NOT_DONE_1],
-    "tamper_check_deleted": [NOT_DONE_1],
-    "tamper_check_prints_pass": [NOT_DONE_1],
-    "tamper_fake_labs_check": [NOT_DONE_1],
-    "tamper_fake_checker": [NOT_DONE_1],
-    "tamper_checker_swap_in_exercise_cell": [(BASIC, "1.1", "failed", "changed the grader")],
-    "tamper_evaluate_patch_in_exercise_cell": [(BASIC, "1.1", "failed", "changed the grader (labs.checks._run_case)")],
-    "tamper_prints_pass_lines": [(BASIC, "1.1", "failed", (PLAIN, USAGE_CHUNK, NO_TEXT))],
-    "exercise_cell_deleted": [(BASIC, "1.1", "failed", "the exercise cell is missing from your notebook")],
-    "syntax_error": [(BASIC, "1.1", "failed", "your exercise cell does not compile: SyntaxError")],
-    "hang": [(BASIC, "1.1", "failed", "timed out after 20 s")],
-    "asks_for_input": [(BASIC, "1.1", "failed", (PLAIN, USAGE_CHUNK, NO_TEXT))],
-    "crash_kill": [(BASIC, "1.1", "failed", "crashed (SIGKILL)")],
-    "crash_segfault": [(BASIC, "1.1", "failed", "crashed (SIGSEGV)")],
-    "crash_os_exit": [(BASIC, "1.1", "failed", "exited (code 3)")],
-    "sys_exit": [(BASIC, "1.1", "failed", "your code raised SystemExit: bye")],
-    "huge_output": [(SSE, "9.1", "failed", "your code printed more than 1 MB")],
+    "wrong_no_empty_choices": basic((BASIC, "1.1", "failed", (USAGE_CHUNK,))),
+    "wrong_none_content": basic((BASIC, "1.1", "failed", (PLAIN, USAGE_CHUNK, NO_TEXT))),
+    "wrong_no_print": basic((BASIC, "1.1", "failed", (PLAIN, USAGE_CHUNK))),  # a stream with no text prints nothing anyway
+    "wrong_spaced_json": [(SSE, "9.1", "failed", SSE_CASES), *SSE_NOT_DONE],
+    "wrong_ascii_json": [(SSE, "9.1", "failed", (SSE_CASES[2],)), *SSE_NOT_DONE],
+    "wrong_text_not_bytes": [(SSE, "9.1", "failed", SSE_CASES), *SSE_NOT_DONE],
+    "tamper_report_file": basic(NOT_DONE_1),
+    "tamper_report_file_in_exercise_cell": basic(NOT_DONE_1),
+    "tamper_check_deleted": basic(NOT_DONE_1),
+    "tamper_check_prints_pass": basic(NOT_DONE_1),
+    "tamper_fake_labs_check": basic(NOT_DONE_1),
+    "tamper_fake_checker": basic(NOT_DONE_1),
+    # A cell that changes the grader spoils the grading of the whole notebook, not only its own exercise.
+    "tamper_checker_swap_in_exercise_cell": notebook_failed("changed the grader"),
+    "tamper_evaluate_patch_in_exercise_cell": notebook_failed("changed the grader (labs.checks._run_case)"),
+    "tamper_prints_pass_lines": basic((BASIC, "1.1", "failed", (PLAIN, USAGE_CHUNK, NO_TEXT))),
+    "exercise_cell_deleted": basic((BASIC, "1.1", "failed", "the exercise cell is missing from your notebook")),
+    "syntax_error": basic((BASIC, "1.1", "failed", "your exercise cell does not compile: SyntaxError")),
+    "hang": notebook_failed("timed out after 20 s"),
+    "asks_for_input": basic((BASIC, "1.1", "failed", (PLAIN, USAGE_CHUNK, NO_TEXT))),
+    "crash_kill": notebook_failed("crashed (SIGKILL)"),
+    "crash_segfault": notebook_failed("crashed (SIGSEGV)"),
+    "crash_os_exit": notebook_failed("exited (code 3)"),
+    "sys_exit": basic((BASIC, "1.1", "failed", "your code raised SystemExit: bye")),
+    "huge_output": [(SSE, f"9.{n}", "failed", "your code printed more than 1 MB") for n in (1, 2, 3)],
     "not_json": [("-", "-", "failed", "not_json.ipynb is not a notebook")],
     "json_not_notebook": [("-", "-", "failed", "01_basic_streaming.ipynb is not a notebook")],
     "unknown_lesson": [("-", "-", "failed", "matches no lesson")],
@@ -117,11 +137,11 @@ def test_every_verdict_is_the_real_one(graded: tuple[int, str, Path], student: s
 def test_feedback_lists_what_passed_and_every_case_still_wrong_with_its_hint(graded: tuple[int, str, Path]) -> None:
     folder = graded[2].parent / "gradebook_feedback"
     wrong = (folder / "wrong_no_print.md").read_text(encoding="utf-8")
-    assert wrong.startswith("# Feedback for wrong_no_print\n\n0 of 1 exercises passed.")
+    assert wrong.startswith("# Feedback for wrong_no_print\n\n0 of 2 exercises passed.")
     assert f"- ❌ **{PLAIN}**" in wrong and f"- ❌ **{USAGE_CHUNK}**" in wrong and f"- ✅ {NO_TEXT}" in wrong
     assert wrong.count("  - Hint: ") == 2
     mixed = (folder / "mixed_folder.md").read_text(encoding="utf-8")
-    assert "1 of 3 exercises passed." in mixed and "Not done yet: complete accumulate_tool_calls" in mixed
+    assert "2 of 7 exercises passed." in mixed and "Not done yet: complete accumulate_tool_calls" in mixed
     assert "Could not be graded: timed out after 20 s" in (folder / "hang.md").read_text(encoding="utf-8")
     assert sorted(path.stem for path in folder.glob("*.md")) == sorted(EXPECTED)
 
@@ -131,7 +151,8 @@ def test_summary_table_and_chart(graded: tuple[int, str, Path]) -> None:
     # 1.1 is in 27 submissions, 5 of them passing; 5 fail the usage chunk case, the most of any 1.1 case.
     assert "│ 1.1      │ 01_basic_streaming           │ 5/27   │ 19%       │ a stream ending in a usage chunk (choices == []) (5)" in printed, printed
     assert "│ 3.1      │ 03_streamed_tool_calls       │ 2/3    │ 67%       │ not done yet (1)" in printed
-    assert "36 students, 45 exercises graded, 5 submission files could not be graded." in printed
+    graded_rows = sum(1 for rows in EXPECTED.values() for row in rows if row[0] != "-")
+    assert f"36 students, {graded_rows} exercises graded, 5 submission files could not be graded." in printed
     chart = out.with_name("gradebook_pass_rates.png")
     assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

@@ -119,10 +119,12 @@ def _cells(lesson: str, solutions: Path) -> tuple[str, str]:
 
 
 def _solved(lesson: str, solutions: Path) -> NotebookNode:
+    """The learner copy with every exercise of the lesson answered as its solution does."""
     notebook = _notebook(lesson, solutions)
     solution = nbformat.read(solutions / f"{lesson}.ipynb", as_version=4)
-    exercise, _ = _cells(lesson, solutions)
-    _cell(notebook, exercise).source = _cell(solution, exercise).source
+    for step in load_lesson(solutions / f"{lesson}.ipynb").steps:
+        if step.type == "exercise":
+            _cell(notebook, step.cell_id).source = _cell(solution, step.cell_id).source
     return notebook
 
 
