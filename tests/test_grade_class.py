@@ -33,8 +33,8 @@ SOLVED_1 = [(BASIC, "1.1", "passed", ""), (BASIC, "1.2", "passed", "")]  # a sol
 SSE_NOT_DONE = [(SSE, "9.2", "not_done", "complete add_chat_route"), (SSE, "9.3", "not_done", "complete page_script")]
 SSE_SOLVED = [(SSE, f"9.{n}", "passed", "") for n in (1, 2, 3)]
 ALL_EXERCISES = {  # every exercise of every lesson, in lesson order
-    "01_basic_streaming": ("1.1", "1.2"), "02_collect_while_streaming": ("2.1",), "03_streamed_tool_calls": ("3.1", "3.2"),
-    "04_tool_progress": ("4.1", "4.2"), "05_agents_sdk_streaming": ("5.1",), "06_azure_event_handlers": ("6.1", "6.2"),
+    "01_basic_streaming": ("1.1", "1.2"), "02_collect_while_streaming": ("2.1", "2.2"), "03_streamed_tool_calls": ("3.1", "3.2"),
+    "04_tool_progress": ("4.1", "4.2"), "05_agents_sdk_streaming": ("5.1", "5.2"), "06_azure_event_handlers": ("6.1", "6.2"),
     "07_azure_tools_and_async": ("7.1", "7.2"), "08_semantic_kernel_streaming": ("8.1", "8.2"),
     "09_sse_to_the_browser": ("9.1", "9.2", "9.3"), "10_resilience": ("10.1", "10.2"), "11_latency_and_stop": ("11.1", "11.2"),
 }

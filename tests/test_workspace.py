@@ -77,8 +77,9 @@ def test_answers_in_the_workspace_survive_make_lab_notebooks_and_check(workbook:
     assert (workspace / LESSONS[0]).read_bytes() == (notebooks / LESSONS[0]).read_bytes()
     assert (workspace / LESSONS[1]).read_bytes() == answered
 
-    graded = make(workbook, "grade").stdout  # grades the workspace by default: the answer passes
-    assert re.search(r"01_basic_streaming.*\b1\.1\b.*passed", graded), graded
+    done = make(workbook, "grade", ok=False)  # grades the workspace by default: the answer passes
+    assert re.search(r"01_basic_streaming.*\b1\.1\b.*passed", done.stdout), done.stdout
+    assert re.search(r"\b1\.2\b.*not done", done.stdout) and done.returncode != 0, done.stdout  # 1.2 is still to do
 
 
 def test_a_fresh_copy_keeps_the_earlier_one_beside_it(workbook: Path, capsys: pytest.CaptureFixture[str]) -> None:

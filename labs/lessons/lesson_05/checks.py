@@ -1,4 +1,4 @@
-"""Checks for lesson 05 (openai-agents streaming): exercise 5.1, one timeline row per stream event.
+"""Checks for lesson 05 (openai-agents streaming): exercise 5.1, one timeline row per stream event; 5.2, a run shown as it happens.
 
 The check replays the lesson's three recorded runs through the real `Runner.run_streamed`, on a replay
 server of its own (so it stays offline whatever LABS_MODE says), stamps each event with its time, and
@@ -8,10 +8,13 @@ compares the learner's row for every event with the row this module expects.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
+import io
 import random
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 from ...checks import Case, Mistake, exercise
@@ -154,3 +157,133 @@ def check_timeline_row(timeline_row: Callable[[float, Any], object]) -> Iterator
         events = runs[run]
         yield Case(name, run=lambda events=events: [timeline_row(at, event) for at, event in events], verify=_verify(events), hint=hint,
                    mistakes=timeline_mistakes(events))
+
+
+# Exercise 5.2: show a run as the reader should see it. Graded on behaviour, on the three recorded runs, at every
+# moment the learner's handler asks the stream for its next event: by then the text that has arrived is on the
+# screen (each message in one piece), every tool the run has called is named (counting, for each name, the times
+# the text itself says it), and so is the agent a handoff went to, from the agent update that follows it.
+
+
+@dataclass(frozen=True)
+class Moment:
+    """What had happened when the handler asked for the next event, and what the screen showed then."""
+
+    text: str  # the text arrived so far
+    tools: dict[str, int]  # the tools called so far, and how often
+    agents: dict[str, int]  # the agents handed over to so far, and how often
+    shown: str
+
+    def unseen(self, screen: str | None = None) -> list[str]:
+        """The tools and agents the screen names less often than the text says them plus the times they happened."""
+        screen = self.shown if screen is None else screen
+        due = {**self.tools, **self.agents}
+        return sorted(name for name, count in due.items() if screen.count(name) < self.text.count(name) + count)
+
+
+@dataclass
+class RunScreen:
+    """What the screen showed each time the learner's handler asked for the next event."""
+
+    moments: list[Moment]
+    messages: list[str]  # each message's text, whole
+    printed: str
+
+
+def _text_of(event: Any) -> str:
+    from openai.types.responses import ResponseTextDeltaEvent
+
+    return event.data.delta if event.type == "raw_response_event" and isinstance(event.data, ResponseTextDeltaEvent) else ""
+
+
+def _messages(events: list[TimedEvent]) -> list[str]:
+    messages, current = [], ""
+    for _, event in events:
+        current += _text_of(event)
+        if event.type == "run_item_stream_event" and event.name == "message_output_created" and current:
+            messages, current = [*messages, current], ""
+    return messages
+
+
+async def _watch_run(show_run: Callable[[Any], Any], events: list[TimedEvent]) -> RunScreen:
+    screen = io.StringIO()
+    moments: list[Moment] = []
+
+    async def pulled() -> Any:
+        text, tools, agents, target = "", {}, {}, None
+        for _, event in events:
+            moments.append(Moment(text, dict(tools), dict(agents), screen.getvalue()))
+            yield event
+            text += _text_of(event)
+            if event.type == "run_item_stream_event" and event.name == "tool_called":
+                tools[event.item.raw_item.name] = tools.get(event.item.raw_item.name, 0) + 1
+            elif event.type == "run_item_stream_event" and event.name == "handoff_occured":
+                target = event.item.target_agent.name
+            elif event.type == "agent_updated_stream_event" and target is not None:  # the update that follows a handoff
+                agents[target], target = agents.get(target, 0) + 1, None
+        moments.append(Moment(text, dict(tools), dict(agents), screen.getvalue()))
+
+    with contextlib.redirect_stdout(screen):
+        await show_run(pulled())
+    return RunScreen(moments, _messages(events), screen.getvalue())
+
+
+def _in_order(text: str, screen: str) -> bool:
+    """Whether the characters of `text` appear on `screen` in order (other lines may come between them)."""
+    rest = iter(screen)
+    return all(character in rest for character in text)
+
+
+def _verify_run_screen(outcome: RunScreen) -> None:
+    for moment in outcome.moments:
+        assert _in_order(moment.text, moment.shown), f"{moment.text[-30:]!r} had arrived but was not on the screen yet"
+        unseen = moment.unseen()
+        assert not unseen, f"the run had reached {unseen[0]} but the screen did not name it yet: the reader did not see it happen"
+    for message in outcome.messages:
+        assert message in outcome.printed, f"the message {message[:30]!r}... should read in one piece on the screen"
+
+
+def run_screen_mistakes() -> tuple[Mistake, ...]:
+    """The typical wrong answers to 5.2, recognised in what the screen showed along the way or the exception raised."""
+
+    def screens(test: Callable[[RunScreen], bool]) -> Callable[[object], bool]:
+        return lambda outcome: isinstance(outcome, RunScreen) and test(outcome)
+
+    def never(o: RunScreen) -> list[str]:
+        return o.moments[-1].unseen(o.printed)
+
+    def text_late(o: RunScreen) -> bool:
+        return any(not _in_order(m.text, m.shown) for m in o.moments) and _in_order(o.moments[-1].text, o.printed)
+
+    return (
+        Mistake("not every raw_response_event carries text: only those whose event.data is a ResponseTextDeltaEvent have a .delta",
+                lambda outcome: isinstance(outcome, AttributeError) and "delta" in str(outcome)),
+        Mistake("the text waited for its message: print each delta of a ResponseTextDeltaEvent (end='', flush=True) as it arrives; "
+                "message_output_created comes only once the response is complete", screens(text_late)),
+        Mistake("the handoff went unseen: the SDK spells the run item 'handoff_occured' (one r), and the agent_updated_stream_event "
+                "after it names the new agent too",
+                screens(lambda o: any(name in o.moments[-1].agents for name in never(o)))),
+        Mistake("a tool call went unseen: a run_item_stream_event named 'tool_called' carries it, and event.item.raw_item.name is the tool",
+                screens(lambda o: any(name in o.moments[-1].tools for name in never(o)))),
+        Mistake("the tool was named only after it had run: announce it on 'tool_called', before its 'tool_output'",
+                screens(lambda o: not never(o) and any(m.unseen() for m in o.moments))),
+    )
+
+
+@exercise("5.2", hint=(
+    "async for event in events: if event.type == 'raw_response_event' and isinstance(event.data, ResponseTextDeltaEvent): "
+    "print(event.data.delta, end='', flush=True); elif event.type == 'run_item_stream_event' and event.name == 'tool_called': "
+    "print(f'\\n🎲 {event.item.raw_item.name}({event.item.raw_item.arguments})', flush=True); elif event.type == "
+    "'agent_updated_stream_event': print(f'\\n→ {event.new_agent.name}', flush=True)"
+))
+def check_show_run(show_run: Callable[[Any], Any]) -> Iterator[Case]:
+    runs = recorded_runs()
+    cases = [
+        ("narration only", "opening_scene", "the reader should see the narration as it arrives"),
+        ("tool calls between narration", "cliff_climb", "the reader should see each tool call as it happens, between the narration"),
+        ("a handoff to another agent", "oracle_handoff", "the reader should see which agent takes over, and its tool calls"),
+    ]
+    for name, run, hint in cases:
+        events = runs[run]
+        yield Case(name, run=lambda events=events: _watch_run(show_run, events), verify=_verify_run_screen, hint=hint,
+                   mistakes=run_screen_mistakes())
