@@ -1,6 +1,6 @@
 """The instructor's workbench, through the documented commands, on a copy of the workbook in a temp folder.
 
-One instructor session on lesson 02 (a small lesson, about a minute and a half in all): scaffold exercise 2.2,
+One instructor session on lesson 02 (a small lesson, about a minute and a half in all): scaffold exercise 2.3,
 see `check` refuse the new cells until their outputs are stored, reword a prompt in its one place (the
 notebook cell), re-author the fixtures with `make fixtures`, store outputs with `make outputs`, regenerate
 the learner copy, and pass `make test-lesson`. Then the small pieces the commands rely on.
@@ -53,13 +53,13 @@ def _user_prompt(root: Path) -> str:
 
 def test_an_instructor_adds_an_exercise_rewords_a_prompt_and_the_lesson_passes(tmp_path: Path) -> None:
     root = _copy(tmp_path)
-    scaffold = _run(root, "python", "-m", "labs.workbook", "new-exercise", "2.2")
+    scaffold = _run(root, "python", "-m", "labs.workbook", "new-exercise", "2.3")
     assert scaffold.returncode == 0, scaffold.stderr
     assert "wrote labs/lessons/lesson_02/checks.py" in scaffold.stdout and "wrote tests/test_lesson_02_checks.py" in scaffold.stdout
 
     check = _run(root, "python", "-m", "labs.workbook", "check")
     assert check.returncode == 1
-    assert "02_collect_while_streaming.ipynb, cell" in check.stderr and "(id l02-26b): no stored execution" in check.stderr
+    assert "02_collect_while_streaming.ipynb, cell" in check.stderr and "(id l02-26cb): no stored execution" in check.stderr
 
     solution = root / "solutions" / "02_collect_while_streaming.ipynb"
     notebook = nbformat.read(solution, as_version=4)
