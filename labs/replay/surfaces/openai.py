@@ -42,9 +42,7 @@ class OpenAISurface:
             if body.get("previous_response_id") or not isinstance(items, list):
                 return not body.get("previous_response_id")
             return not any(
-                isinstance(i, dict)
-                and (i.get("role") == "assistant" or i.get("type") in ("function_call", "function_call_output"))
-                and i.get("role") != "user"
+                isinstance(i, dict) and (i.get("role") == "assistant" or i.get("type") in ("function_call", "function_call_output"))
                 for i in items
             )
         return True
