@@ -255,3 +255,60 @@ def test_strict_nbval_without_support_fails_on_display_updates() -> None:
     assert result.returncode == 1
     failed_cells = re.findall(r"^FAILED \S*displays\.ipynb::Cell (\d+)", result.stdout, flags=re.MULTILINE)
     assert failed_cells == ["0", "1"], result.stdout[-3000:]
+
+
+# -- what an audit by mutation found unguarded in the stub generation (make mutate) --------------------------
+
+
+def _stub(source: str) -> str:
+    return learner_copy(new_notebook(cells=[new_code_cell(source, id="c")]), NAME).cells[0].source
+
+
+def test_raw_and_markdown_cells_keep_their_source_id_tags_and_attachments() -> None:
+    raw = nbformat.v4.new_raw_cell("%% raw text", id="r", metadata={"tags": ["keep"], "collapsed": True})
+    picture = {"a.png": {"image/png": "iVBORw0KGgo="}}
+    markdown = new_markdown_cell("![a](attachment:a.png)", id="m", metadata={"tags": ["shown"]}, attachments=picture)
+    copy = learner_copy(new_notebook(cells=[raw, markdown]), NAME)
+    assert [(c.cell_type, c.id, c.source, dict(c.metadata)) for c in copy.cells] == [
+        ("raw", "r", "%% raw text", {"tags": ["keep"]}),
+        ("markdown", "m", "![a](attachment:a.png)", {"tags": ["shown"]}),
+    ]
+    assert copy.cells[1].attachments == picture
+
+
+@pytest.mark.parametrize(
+    ("hint", "literal"),
+    [
+        ("say “café” as it is", '"Exercise 1.1: complete f. Hint: say “café” as it is"'),  # real characters, no \\u escapes
+        ("""it's "quoted\"""", '"Exercise 1.1: complete f. Hint: it\'s \\"quoted\\""'),  # both quotes: double, escaped
+        ('a "quoted" word', '\'Exercise 1.1: complete f. Hint: a "quoted" word\''),  # only double quotes: single
+    ],
+)
+def test_a_stub_states_its_hint_as_a_plain_python_literal(hint: str, literal: str) -> None:
+    stub = _stub(f"def f():\n    # BEGIN SOLUTION 1.1: {hint}\n    return 1\n    # END SOLUTION")
+    assert stub == f"def f():\n    raise NotImplementedError({literal})"
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "def outer():\n    x = 1\n\n# a comment at the margin\n    # BEGIN SOLUTION 1.1: h\n    return x\n    # END SOLUTION",
+        "def outer():\n    def helper():\n        return 1\n    # BEGIN SOLUTION 1.1: h\n    return helper()\n    # END SOLUTION",
+    ],
+    ids=["past a blank line and a comment", "past a nested def at the same depth"],
+)
+def test_the_stub_names_the_function_the_region_is_in(source: str) -> None:
+    assert "complete outer. Hint: h" in _stub(source)
+
+
+def test_marker_errors_say_where_and_why() -> None:
+    nested = "def f():\n    # BEGIN SOLUTION 1.1: a\n    # BEGIN SOLUTION 1.2: b\n    # END SOLUTION"
+    with pytest.raises(SolutionMarkerError) as raised:
+        learner_copy(new_notebook(cells=[new_code_cell(nested, id="c")]))  # no name given: "notebook"
+    assert str(raised.value) == "notebook, cell 0 (id c), line 3: BEGIN SOLUTION inside the region opened on line 2"
+    with pytest.raises(SolutionMarkerError) as raised:
+        _stub("# BEGIN SOLUTION 1.1: h\nx = 1\n# END SOLUTION")
+    assert str(raised.value).endswith(
+        "the region for exercise 1.1 is not inside a function, so its stub would raise during 'Run all' of the learner"
+        " copy; put the exercise code in a function body"
+    )
