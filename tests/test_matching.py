@@ -121,3 +121,260 @@ def test_a_miss_after_a_cut_short_answer_names_the_field_that_differs() -> None:
         library.find("openai", "POST", "/chat/completions", sent)
     message = str(info.value)
     assert "field `messages[2].content` differs: recorded 'And if it rains?', sent 'And if it snows?'." in message  # the only field
+
+
+LIVE_OR_RECORD = (
+    "To answer it from the real service, set LABS_MODE=live and your key in .env; "
+    "to save it as a new fixture, set LABS_MODE=record (see labs/fixtures/README.md)."
+)
+HINT = "Changed a lesson's prompt? Re-author its fixtures: make fixtures LESSON=NN (README, instructor guide)."
+
+
+def test_a_miss_on_a_route_nothing_recorded_says_so_in_full() -> None:
+    message = MatchingLibrary([], []).explain("openai", "post", "/responses/resp_abc123", {"input": "hi"})
+    assert message == (
+        "No recorded response for POST /responses/resp_abc123 in (no fixture folders). "
+        f"No recording has a POST /responses/<id> request at all. {LIVE_OR_RECORD} {HINT}"
+    )
+
+
+def test_a_miss_names_every_folder_searched_and_drops_the_query() -> None:
+    message = MatchingLibrary([], ["labs/fixtures", "mine"]).explain("openai", "POST", "/chat/completions?a=1?b=2", {})
+    assert message.startswith("No recorded response for POST /chat/completions in labs/fixtures, mine. ")
+
+
+def test_a_long_path_is_clipped_to_200_characters_in_a_miss() -> None:
+    path = "/" + "a" * 200  # 201 characters
+    shown = "/" + "a" * 198 + "…"  # 200 characters
+    message = MatchingLibrary([], ["f"]).explain("openai", "POST", path, {})
+    assert message.startswith(f"No recorded response for POST {shown} in f. No recording has a POST {shown} request at all. ")
+
+
+def test_a_request_recorded_unstreamed_is_not_told_to_go_live() -> None:
+    body = {"messages": [{"role": "user", "content": "hi"}]}
+    library = _library(Cassette("j", "openai", "c", [_interaction(body, streamed=False)]))
+    assert library.explain("openai", "POST", "/chat/completions", {**body, "stream": True}) == (
+        "No recorded response for POST /chat/completions in labs/fixtures. j (request 1) has this request, but recorded "
+        "without stream=true, so it holds a finished answer, not a stream: ask without stream, or re-record it streamed. "
+        + HINT
+    )
+
+
+class _Problem:
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __str__(self) -> str:
+        return self.text
+
+
+@pytest.mark.parametrize(
+    ("problems", "sentence"),
+    [
+        (["a.yaml line 1"], "1 fixture file could not be loaded, and the recording may be there: a.yaml line 1."),
+        (["p" * 301], f"1 fixture file could not be loaded, and the recording may be there: {'p' * 299}…."),
+        (["a", "b"], "2 fixture files could not be loaded, and the recording may be there: a; b."),
+        (["a", "b", "c"], "3 fixture files could not be loaded, and the recording may be there: a; b; c."),
+        (["a", "b", "c", "d"], "4 fixture files could not be loaded, and the recording may be there: a; b; c; and 1 more (GET /_labs/health lists them)."),
+        (["a", "b", "c", "d", "e"], "5 fixture files could not be loaded, and the recording may be there: a; b; c; and 2 more (GET /_labs/health lists them)."),
+    ],
+)
+def test_a_miss_names_the_fixture_files_that_could_not_be_loaded(problems: list[str], sentence: str) -> None:
+    library = MatchingLibrary([], ["f"], [_Problem(p) for p in problems])
+    message = library.explain("openai", "POST", "/chat/completions", {})
+    assert message.endswith(f"{LIVE_OR_RECORD} {sentence} {HINT}")
+
+
+def _user(*texts: str) -> dict:
+    return {"messages": [{"role": "user", "content": text} for text in texts]}
+
+
+def _find(library: MatchingLibrary, body: dict, path: str = "/chat/completions") -> str:
+    found = library.find("openai", "POST", path, body)
+    return f"{found.cassette.name}[{found.index}]"
+
+
+def test_a_request_without_stream_prefers_a_recorded_json_answer() -> None:
+    body = _user("hi")
+    library = _library(Cassette("a", "openai", "c", [_interaction(body, streamed=True), _interaction(body, streamed=False)]))
+    assert _find(library, body) == "a[1]"  # same kind first, though the stream is the scenario's first step
+
+
+def test_the_next_step_of_a_scenario_wins_over_a_first_step_used_more_recently() -> None:
+    same = _user("list")
+    library = _library(
+        Cassette("a", "openai", "c", [_interaction(_user("A0")), _interaction(same)]),
+        Cassette("b", "openai", "c", [_interaction(same), _interaction(_user("B1"))]),
+    )
+    assert [_find(library, _user("A0")), _find(library, _user("B1")), _find(library, same)] == ["a[0]", "b[1]", "a[1]"]
+
+
+def test_a_first_step_wins_over_a_later_step_used_more_recently() -> None:
+    same = _user("list")
+    library = _library(
+        Cassette("a", "openai", "c", [_interaction(same)]),
+        Cassette("b", "openai", "c", [_interaction(_user("B0")), _interaction(_user("B1")), _interaction(same)]),
+    )
+    assert [_find(library, _user("B0")), _find(library, same)] == ["b[0]", "a[0]"]
+
+
+def test_among_equal_steps_the_scenario_used_last_wins() -> None:
+    same = _user("list")
+    library = _library(
+        Cassette("a", "openai", "c", [_interaction(same), _interaction(_user("A1"))]),
+        Cassette("b", "openai", "c", [_interaction(same), _interaction(_user("B1"))]),
+    )
+    assert [_find(library, _user("A1")), _find(library, _user("B1")), _find(library, same)] == ["a[1]", "b[1]", "b[0]"]
+
+
+def _tool_round(call_id: str = "call_AAAA1", result: str = "12:00") -> dict:
+    return {
+        "messages": [
+            {"role": "user", "content": "Weather?"},
+            {"role": "assistant", "tool_calls": [{"id": call_id, "type": "function"}]},
+            {"role": "tool", "tool_call_id": call_id, "content": result},
+        ]
+    }
+
+
+def test_the_recording_naming_the_same_ids_wins() -> None:
+    library = _library(Cassette("x", "openai", "c", [_interaction(_tool_round("call_XXXX1"))]), Cassette("y", "openai", "c", [_interaction(_tool_round("call_YYYY1"))]))
+    assert _find(library, _tool_round("call_YYYY1")) == "y[0]"
+
+
+def test_the_recording_of_the_same_chat_so_far_wins() -> None:
+    # Tool results compare equal, but the chat so far (up to the user's last message) is this recording's.
+    def chat(result: str) -> dict:
+        return {"messages": [*_tool_round(result=result)["messages"], {"role": "user", "content": "And tomorrow?"}]}
+
+    library = _library(Cassette("x", "openai", "c", [_interaction(chat("12:00"))]), Cassette("y", "openai", "c", [_interaction(chat("12:05"))]))
+    assert _find(library, chat("12:05")) == "y[0]"
+
+
+def test_a_conversation_goes_on_with_its_own_recording_while_another_replays() -> None:
+    tool_round = {"messages": [{"role": "user", "content": "Weather?"}, {"role": "assistant", "content": "Checking."}, {"role": "tool", "content": "12"}]}
+    library = _library(
+        Cassette("one", "openai", "c", [_interaction(_user("Weather?")), _interaction(tool_round)]),
+        Cassette("two", "openai", "c", [_interaction(_user("Hello")), _interaction(tool_round)]),
+    )
+    # Another client's conversation ("Hello") used `two` last; this one's tool round still follows `one`.
+    assert [_find(library, _user("Weather?")), _find(library, _user("Hello")), _find(library, tool_round)] == ["one[0]", "two[0]", "one[1]"]
+
+
+def test_a_response_that_hands_out_an_id_sets_where_that_conversation_goes_on() -> None:
+    def step(body: dict, data: str = "x") -> Interaction:
+        return Interaction(RecordedRequest("POST", "/responses", body), RecordedResponse(events=[RecordedEvent(t=0.1, data=data)]))
+
+    more = {"input": "Go on.", "previous_response_id": "resp_XXXX1"}
+    library = _library(
+        Cassette("one", "openai", "c", [step({"input": "A story."}, '{"id": "resp_XXXX1"}'), step(more)]),
+        Cassette("two", "openai", "c", [step({"input": "A poem."}), step(more)]),
+    )
+    steps = [_find(library, {"input": "A story."}, "/responses"), _find(library, {"input": "A poem."}, "/responses"), _find(library, more, "/responses")]
+    assert steps == ["one[0]", "two[0]", "one[1]"]
+
+
+def _miss(library: MatchingLibrary, body: dict) -> str:
+    return library.explain("openai", "POST", "/chat/completions", body)
+
+
+def _recorded(*bodies: dict, name: str = "c") -> MatchingLibrary:
+    return _library(Cassette(name, "openai", "c", [_interaction(body) for body in bodies]))
+
+
+@pytest.mark.parametrize(
+    ("sent", "tail"),
+    [
+        ({"model": "m2", "n": 1, "user": "u"}, "."),
+        ({"model": "m2", "n": 2, "user": "u"}, " (and 1 more field)."),
+        ({"model": "m2", "n": 2, "user": "v"}, " (and 2 more fields)."),
+    ],
+)
+def test_a_miss_names_the_first_differing_field_and_counts_the_others(sent: dict, tail: str) -> None:
+    message = _miss(_recorded({"model": "m1", "n": 1, "user": "u"}), sent)
+    assert message == (
+        "No recorded response for POST /chat/completions in labs/fixtures. "
+        f"Closest recording: c (request 1); field `model` differs: recorded 'm1', sent 'm2'{tail} {LIVE_OR_RECORD} {HINT}"
+    )
+
+
+def test_a_miss_on_a_huge_body_counts_its_differences_as_at_least() -> None:
+    message = _miss(_recorded({"model": "m1"}), {"model": "m2", "x": list(range(3000))})
+    assert "field `model` differs: recorded 'm1', sent 'm2' (and at least " in message
+
+
+def test_a_long_field_name_is_clipped_to_100_characters() -> None:
+    message = _miss(_recorded({"k" * 101: 1}), {"k" * 101: 2})
+    assert f"field `{'k' * 99}…` differs: recorded 1, sent 2." in message
+
+
+def test_the_closest_recording_is_named_by_its_place_in_the_file() -> None:
+    message = _miss(_recorded({"model": "other", "n": 5}, {"model": "m1", "n": 1}), {"model": "m1", "n": 2})
+    assert "Closest recording: c (request 2); field `n` differs: recorded 1, sent 2." in message
+
+
+def test_of_equally_close_recordings_the_first_is_named() -> None:
+    library = _library(Cassette("first", "openai", "c", [_interaction({"n": 1})]), Cassette("second", "openai", "c", [_interaction({"n": 1})]))
+    assert "Closest recording: first (request 1); field `n` differs" in _miss(library, {"n": 2})
+
+
+def test_a_body_that_differs_only_past_the_fields_compared_says_so() -> None:
+    message = _miss(_recorded({"x": [0] * 2500 + [1]}), {"x": [0] * 2500 + [2]})
+    assert message == (
+        "No recorded response for POST /chat/completions in labs/fixtures. "
+        f"Closest recording: c (request 1); it differs after the first 2000 fields compared. {LIVE_OR_RECORD} {HINT}"
+    )
+
+
+def test_the_search_for_the_closest_recording_stops_when_its_time_is_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    import labs.replay.matching as matching
+
+    class Clock:  # each reading is a second later: the half-second budget is spent after the first candidate
+        now = 0.0
+
+        @classmethod
+        def monotonic(cls) -> float:
+            cls.now += 1.0
+            return cls.now
+
+    monkeypatch.setattr(matching, "time", Clock)
+    message = _miss(_recorded({"n": 1, "m": 1}, {"n": 1, "m": 2}), {"n": 1, "m": 2, "extra": True})
+    assert "Closest recording: c (request 1); field `m` differs: recorded 1, sent 2 (and 1 more field)." in message
+
+
+def test_a_scenario_never_used_ranks_after_one_used_before() -> None:
+    same = _user("list")
+    library = _library(Cassette("a", "openai", "c", [_interaction(same)]), Cassette("b", "openai", "c", [_interaction(same), _interaction(_user("B1"))]))
+    assert [_find(library, _user("B1")), _find(library, same)] == ["b[1]", "b[0]"]
+
+
+def test_a_thread_created_by_a_json_response_goes_on_in_its_own_recording() -> None:
+    def step(path: str, body: dict, answer: dict | None = None) -> Interaction:
+        response = RecordedResponse(body=answer) if answer is not None else RecordedResponse(events=[RecordedEvent(t=0.1, data="x")])
+        return Interaction(RecordedRequest("POST", path, body), response)
+
+    message = step("/threads/thread_abc123/messages", {"role": "user", "content": "hi"})
+    library = _library(
+        Cassette("c", "azure", "c", [step("/threads", {}, {"id": "thread_abc123"}), message]),
+        Cassette("d", "azure", "c", [step("/threads", {"metadata": {}}, {"id": "other"}), message]),
+    )
+    found = [library.find("azure", "POST", path, body) for path, body in [("/threads", {}), ("/threads", {"metadata": {}}), ("/threads/thread_abc123/messages", {"role": "user", "content": "hi"})]]
+    assert [f"{m.cassette.name}[{m.index}]" for m in found] == ["c[0]", "d[0]", "c[1]"]
+
+
+def test_ids_named_in_the_query_pick_the_recording_that_named_them() -> None:
+    def page(after: str) -> Interaction:
+        path = f"/threads/thread_abc123/messages?after={after}&limit=20"
+        return Interaction(RecordedRequest("GET", path, None), RecordedResponse(body={"data": []}))
+
+    library = _library(Cassette("x", "azure", "c", [page("msg_XXXX1")]), Cassette("y", "azure", "c", [page("msg_YYYY1")]))
+    found = library.find("azure", "GET", "/threads/thread_abc123/messages?after=msg_YYYY1&limit=20", None)
+    assert found.cassette.name == "y"
+
+
+def test_an_id_just_before_the_query_is_named_too() -> None:
+    def run(run_id: str) -> Interaction:
+        return Interaction(RecordedRequest("GET", f"/threads/thread_abc123/runs/{run_id}?api-version=v1", None), RecordedResponse(body={"status": "completed"}))
+
+    library = _library(Cassette("x", "azure", "c", [run("run_XXXX1")]), Cassette("y", "azure", "c", [run("run_YYYY1")]))
+    assert library.find("azure", "GET", "/threads/thread_abc123/runs/run_YYYY1?api-version=v1", None).cassette.name == "y"
