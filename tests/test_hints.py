@@ -18,18 +18,15 @@ import pytest
 from azure.ai.agents.models import AgentEventHandler, MessageDeltaChunk, SubmitToolOutputsAction, ThreadRun, ToolOutput
 
 import labs
-from labs.checks import Case, CheckResult, Mistake, evaluate, exercise, hint_for
+from labs.checks import Case, Mistake, evaluate, exercise, hint_for
 from labs.grading.lessons import load_lessons
 from labs.lessons.lesson_05.checks import expected_row
 from labs.lessons.lesson_07.scenarios import ToolRunner
 from labs.toolcalls import ToolCall, accumulate_tool_calls, run_tool_call
+from tests.exercise_support import hints
 
 REPO = Path(__file__).resolve().parent.parent
 
-
-def hints(result: CheckResult) -> dict[str, str]:
-    """The hint of each failed case, by case name."""
-    return {case.name: case.hint for case in result.cases if not case.passed}
 
 
 # -- 1.1: collect a stream while printing it ---------------------------------------------------------------

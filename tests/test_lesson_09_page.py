@@ -15,7 +15,8 @@ import pytest
 
 from labs.checks import evaluate
 from labs.lessons.lesson_09 import page
-from tests.test_lesson_09_route import hints, one_case
+from tests.exercise_support import hints
+from tests.test_lesson_09_route import one_case
 from tests.test_web_browser import CHROMIUM_FLAGS, chromium_path
 
 RIGHT = r"""

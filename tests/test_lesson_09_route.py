@@ -21,8 +21,9 @@ from fastapi.responses import StreamingResponse
 from sse_starlette import EventSourceResponse
 
 import labs
-from labs.checks import Case, CheckResult, checker_for, evaluate
+from labs.checks import Case, checker_for, evaluate
 from labs.lessons.lesson_09.route import SSE, parse_sse, worst_gap
+from tests.exercise_support import hints
 
 MESSAGES = lambda message: [{"role": "user", "content": message}]  # noqa: E731 - the one request every route sends
 
@@ -41,9 +42,6 @@ def one_case(exercise_id: str, name: str) -> Callable[..., Iterator[Case]]:
 
     return checker
 
-
-def hints(result: CheckResult) -> dict[str, str]:
-    return {case.name: case.hint for case in result.cases if not case.passed}
 
 
 def _sse(name: str, data: dict[str, str]) -> dict[str, str]:
