@@ -30,18 +30,23 @@ check never stops "Run all".
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import importlib
 import inspect
+import io
 import re
 import reprlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any, Literal, TypeVar
 
+from .errors import replay_miss_message
+
 __all__ = [
     "Case", "CaseResult", "CheckResult", "Mistake", "Status", "check", "checker_for", "evaluate", "exercise", "hint", "hint_for",
+    "watched",
 ]
 
 Status = Literal["passed", "failed", "not_done"]
@@ -176,6 +181,26 @@ def hint_for(exercise_id: str) -> str:
 def hint(exercise_id: str) -> None:
     """Print the second, more explicit hint for `exercise_id`: what to do, for a learner stuck after the first."""
     print(f"💡 Exercise {exercise_id}: {hint_for(exercise_id)}", flush=True)
+
+
+@contextlib.contextmanager
+def watched(outcome: Any) -> Iterator[None]:
+    """Run a learner's code with what it prints kept in `outcome.printed`, for a checker to judge what the reader saw.
+
+    A request of theirs that no recording answers is kept as `outcome.replay_miss` (the replay server's
+    explanation) instead of failing the checker; every other exception goes on.
+    """
+    printed = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(printed):
+            yield
+    except Exception as error:
+        miss = replay_miss_message(error)
+        if miss is None:
+            raise
+        outcome.replay_miss = miss
+    finally:
+        outcome.printed = printed.getvalue()
 
 
 def check(exercise_id: str, *answers: object) -> CheckResult:

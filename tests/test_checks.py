@@ -401,3 +401,23 @@ def test_check_and_hint_flush_their_lines_at_once() -> None:
         with contextlib.redirect_stdout(out):
             show()
         assert out.getvalue() and out.flushes == 1, out.getvalue()
+
+
+def test_watched_keeps_what_was_printed_and_a_replay_miss_and_lets_other_errors_through(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from labs.checks import watched
+    from labs.clients import openai_client
+    from labs.replay import ReplayServer
+
+    outcome = SimpleNamespace(printed=None, replay_miss="")
+    with ReplayServer(mode="replay", speed=0, fixture_dirs=(tmp_path,)) as server, watched(outcome):
+        print("asking", end="")
+        openai_client(server=server, max_retries=0).chat.completions.create(model="m", messages=[{"role": "user", "content": "q"}])
+    assert outcome.printed == "asking" and "No recording" in outcome.replay_miss  # the server's own explanation
+
+    other = SimpleNamespace(printed=None, replay_miss="")
+    with pytest.raises(KeyError), watched(other):
+        print("half", end="")
+        raise KeyError("a bug in the learner's code")
+    assert other.printed == "half" and other.replay_miss == ""

@@ -8,14 +8,12 @@ the hint answers the mistake that was made.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ...checks import Case, Mistake, exercise
+from ...checks import Case, Mistake, exercise, watched
 from ...clients import openai_client
 from ...config import FIXTURES_DIR
 from ...recordings import chat_chunks, chat_text, fixture
@@ -176,7 +174,6 @@ def run_rounds(answer_with_tools: Callable[..., Any], name: str) -> Rounds:
     """Run `answer_with_tools(client, model, messages, tools, functions)` on the recording `name` and note what it did."""
     import httpx
 
-    from ...errors import replay_miss_message
     from ...replay import ReplayServer
 
     first, _, _ = _recorded_rounds(name)
@@ -199,17 +196,8 @@ def run_rounds(answer_with_tools: Callable[..., Any], name: str) -> Rounds:
     with ReplayServer(mode="replay", speed=0, fixture_dirs=(folder,)) as server:
         with httpx.Client(event_hooks={"request": [keep]}) as http:
             client = openai_client(server=server, http_client=http, max_retries=0)
-            printed = io.StringIO()
-            try:
-                with contextlib.redirect_stdout(printed):
-                    rounds.returned = answer_with_tools(client, first["model"], list(first["messages"]), first["tools"], functions)
-            except Exception as error:
-                miss = replay_miss_message(error)
-                if miss is None:
-                    raise
-                rounds.replay_miss = miss
-            finally:
-                rounds.printed = printed.getvalue()
+            with watched(rounds):
+                rounds.returned = answer_with_tools(client, first["model"], list(first["messages"]), first["tools"], functions)
     return rounds
 
 

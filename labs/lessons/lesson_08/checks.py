@@ -11,9 +11,7 @@ code sent are observed with an httpx event hook, so a mismatch can be explained 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import inspect
-import io
 import json
 import os
 import re
@@ -22,10 +20,9 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from ...checks import Case, Mistake, exercise
+from ...checks import Case, Mistake, exercise, watched
 from ...clients import RECORDED_MODEL, async_openai_client
 from ...config import FIXTURES_DIR
-from ...errors import replay_miss_message
 from ...recordings import chat_text, fixture
 
 __all__ = [
@@ -83,18 +80,11 @@ async def converse_through_sk(converse: Callable[..., Any], turns: Turns) -> Con
         http = httpx.AsyncClient(event_hooks={"request": [keep]})
         client = async_openai_client(server=server, http_client=http, max_retries=0)
         service = OpenAIChatCompletion(ai_model_id=RECORDED_MODEL, service_id="chat", async_client=client)
-        printed = io.StringIO()
         try:
-            with contextlib.redirect_stdout(printed):
+            with watched(conversation):
                 result = converse(service, history, list(turns.questions))
                 conversation.answers = await result if inspect.isawaitable(result) else result
-        except Exception as error:
-            miss = replay_miss_message(error)
-            if miss is None:
-                raise
-            conversation.replay_miss = miss
         finally:
-            conversation.printed = printed.getvalue()
             await client.close()
     return conversation
 
@@ -359,19 +349,13 @@ async def moderate_through_sk(moderated: Callable[..., Any], moderation: Moderat
     with ReplayServer(mode="replay", speed=0, fixture_dirs=(FIXTURES_DIR / MODERATED.split("/")[0],)) as server:
         client = async_openai_client(server=server, max_retries=0)
         service = WatchedService(OpenAIChatCompletion(ai_model_id=RECORDED_MODEL, service_id="chat", async_client=client), moderation.allowed)
-        printed = io.StringIO()
         outcome = Moderated("", None, 0)
         try:
-            with contextlib.redirect_stdout(printed):
+            with watched(outcome):
                 result = moderated(service, history, OpenAIChatPromptExecutionSettings(), moderation.allowed)
                 outcome.returned = await result if inspect.isawaitable(result) else result
-        except Exception as error:
-            miss = replay_miss_message(error)
-            if miss is None:
-                raise
-            outcome.replay_miss = miss
         finally:
-            outcome.printed, outcome.after_failure = printed.getvalue(), service.after_failure
+            outcome.after_failure = service.after_failure
             await service.close()
             await client.close()
     return outcome
