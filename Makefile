@@ -41,11 +41,15 @@ test: setup check test-unit test-notebooks
 check: setup
 	$(BIN)/python -m labs.workbook check
 
+# Four workers on two cores: many tests wait on a kernel, a browser or a paced stream, and the others use the time.
+# --dist loadfile keeps each file on one worker, with its servers; tests/conftest.py starts the long files first.
+UNIT_WORKERS ?= 4
 test-unit: setup
-	$(TEST_ENV) $(BIN)/python -m pytest tests -q -n 2 --dist loadfile
+	$(TEST_ENV) $(BIN)/python -m pytest tests -q -n $(UNIT_WORKERS) --dist loadfile
 
-# Two notebooks at a time, each whole in one worker with its own kernel (--dist loadfile keeps a notebook's cells in order).
-NB_WORKERS ?= 2
+# Four notebooks at a time, each whole in one worker with its own kernel (--dist loadfile keeps a notebook's cells in
+# order); tests/nbval_support.py starts the longest first.
+NB_WORKERS ?= 4
 test-notebooks: setup
 	$(TEST_ENV) $(BIN)/python -m pytest -q -n $(NB_WORKERS) --dist loadfile $(NBVAL) --nbval solutions
 	$(TEST_ENV) $(BIN)/python -m pytest -q -n $(NB_WORKERS) --dist loadfile $(NBVAL) --nbval-lax notebooks

@@ -10,8 +10,21 @@ from labs.replay import reset_default_server
 from tests.nbval_support import kernels_over_ipc
 
 
+# The files that spend a minute or more in kernels, a browser or paced streams start first, so that the workers of
+# `make test-unit` (--dist loadfile: a file stays on one worker) finish together, not one waiting on a long last file.
+LONG_FIRST = (
+    "test_live_drill.py", "test_workbench.py", "test_refresh.py", "test_jupyterlab.py", "test_grade_class.py",
+    "test_chat.py", "test_lessons_runner.py", "test_web.py", "test_bench.py", "test_workspace.py", "test_classroom.py",
+)  # fmt: skip
+
+
 def pytest_configure(config: pytest.Config) -> None:
     kernels_over_ipc()  # the kernels tests start (nbclient) talk over IPC: no TCP warning in the output
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: place for place, name in enumerate(LONG_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the others keep their order
 
 
 @pytest.fixture(autouse=True)

@@ -15,7 +15,7 @@ access log, say) lands in whichever cell is running then, or nowhere; keep such 
 It also ends a failing run with a short summary, one line per failed cell: the notebook, the cell's id
 (what an author searches for, unlike nbval's "Cell 12", which counts code cells only), and the first line
 of the error; for a replay miss, the miss message itself, which says which fixture and field differ and
-how to re-author the lesson's fixtures. Under pytest-xdist (`-n 2 --dist loadfile`: each notebook in one
+how to re-author the lesson's fixtures. Under pytest-xdist (`-n 4 --dist loadfile`: each notebook in one
 worker, with its own kernel) the line is made in the worker and carried to the summary in the report.
 
 And it starts every kernel over IPC (`kernels_over_ipc`), as JupyterLab's own settings do (`jupyter-config/`):
@@ -128,6 +128,21 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.option.nbval or config.option.nbval_lax:
         IPyNbFile.get_kernel_message = _get_kernel_message  # type: ignore[method-assign]
         RunningKernel.execute_cell_input = _execute_cell_input  # type: ignore[method-assign]
+
+
+# The notebooks that hold a browser or deliberate recorded pace longest start first, so that the workers of
+# `make test-notebooks` (--dist loadfile: a notebook stays whole on one worker) finish together.
+LONG_FIRST = ("09_", "04_", "05_", "06_", "01_")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not (config.option.nbval or config.option.nbval_lax):
+        return
+
+    def rank(item: pytest.Item) -> int:
+        return next((place for place, prefix in enumerate(LONG_FIRST) if item.path.name.startswith(prefix)), len(LONG_FIRST))
+
+    items.sort(key=rank)  # stable: a notebook's cells keep their order
 
 
 @pytest.hookimpl(wrapper=True)

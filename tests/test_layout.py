@@ -93,3 +93,10 @@ def test_every_lesson_has_its_folder(notebook: Path) -> None:
     assert (folder / "__init__.py").exists() and (folder / "scenarios.py").exists(), f"{notebook.name} needs {folder.relative_to(LABS.parent)}/"
     assert (folder / "checks.py").exists() == _calls_check(notebook), "a lesson with exercises has checks.py, and only then"
     assert (LABS / "fixtures" / notebook.stem).is_dir(), f"{notebook.name}'s fixtures go in labs/fixtures/{notebook.stem}/"
+
+
+def test_the_long_files_started_first_exist() -> None:
+    from tests.conftest import LONG_FIRST
+
+    missing = [name for name in LONG_FIRST if not (Path(__file__).parent / name).is_file()]
+    assert not missing, f"tests/conftest.py LONG_FIRST names files that are gone: {missing}"
