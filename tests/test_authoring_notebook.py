@@ -1,8 +1,9 @@
 """Authoring lessons 03+ from their notebooks: a prompt changed in its cell reaches the fixture, tool rounds included.
 
-The end-to-end tests run lesson 03's solution (a tool round: the call, then the follow-up with its result) and
-lesson 07's (Azure AI Agents: runs and tool-output submissions, keyed model turn by model turn) in a temp folder,
-with one prompt reworded in its cell, and read the fixture written. The small tests pin how one request the
+The end-to-end tests run lesson 03's solution (a tool round: the call, then the follow-up with its result),
+lesson 06's and 07's (Azure AI Agents: runs, polls and tool-output submissions, keyed model turn by model turn) and
+the web app's cells of lesson 09 (its Azure backend creates the thread before the agent) in a temp folder, with one
+prompt reworded in its cell, and read the fixture written. The small tests pin how one request the
 notebook makes more than once is kept, that a request is keyed within its own endpoint, that the model turns
 rebuilt from an Azure recording are those the stand-in read, and that one Azure conversation is one scenario.
 """
@@ -19,15 +20,20 @@ import pytest
 
 from labs.lessons import Reply, Scenario, ToolCall
 from labs.lessons.from_notebook import AuthoringError, ScenarioKeyer, TurnKeyer, _assign, _assign_conversations, author_lesson, recorded_turns
+from labs.lessons.lesson_06 import scenarios as guide
 from labs.lessons.lesson_07 import scenarios as desk
+from labs.lessons.lesson_09 import scenarios as web
 from labs.replay import load_cassette
 from labs.replay.cassette import Cassette, Interaction, RecordedEvent, RecordedRequest, RecordedResponse, load_cassettes
 from labs.replay.sse import SSEParser
 from labs.replay.standins.azure import AzureStandIn
+from labs.replay.standins.openai import OpenAIStandIn
 
 REPO = Path(__file__).resolve().parent.parent
 TWO_CITIES = "03_streamed_tool_calls/two_cities"
+TRAIL_GUIDE = "06_azure_event_handlers/trail_guide"
 WEATHER_DESK = "07_azure_tools_and_async/weather_desk"
+RAIN_TIPS = "09_sse_to_the_browser/azure_rain_tips"
 
 
 def test_a_prompt_reworded_in_a_lesson_03_cell_is_what_its_tool_round_fixture_records(tmp_path: Path) -> None:
@@ -91,6 +97,62 @@ def test_a_prompt_reworded_in_a_lesson_07_cell_is_what_its_azure_conversation_re
     assert [json.loads(o["output"])["city"] for o in first_round.request.body["tool_outputs"]] == ["Bergen", "Seville"]
     assert [i.request.method for i in written.interactions] == [i.request.method for i in committed.interactions]
     assert "this weekend?" in committed.interactions[2].request.body["content"]  # the repo's is untouched
+
+
+class InstantPacedAzureStandIn(guide.PacedAzureStandIn):
+    """Lesson 06's stand-in sending each stream at once: its polls still see the runs progress, poll by poll."""
+
+    @staticmethod
+    async def _paced(frames: list) -> AsyncIterator[bytes]:
+        for frame in frames:
+            yield frame.data
+
+
+def test_a_prompt_reworded_in_a_lesson_06_cell_is_what_its_event_handler_conversation_records(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(guide, "AZURE_STANDIN", InstantPacedAzureStandIn)  # pacing is not what this test is about
+    root, notebook = _workbook(tmp_path, "06_azure_event_handlers.ipynb")
+    (cell,) = [c for c in notebook.cells if c.get("id") == "l06-12"]
+    assert "before setting out on a mountain hike?" in cell.source
+    cell.source = cell.source.replace("before setting out on a mountain hike?", "before a mountain hike?")  # the prompt's one place
+    nbformat.write(notebook, root / "solutions" / "06_azure_event_handlers.ipynb")
+
+    report = author_lesson("06", root=root, record_dir=tmp_path / "fixtures")
+
+    assert report.written == [TRAIL_GUIDE]
+    (written,) = load_cassettes([tmp_path / "fixtures"])
+    committed = load_cassette(REPO / "labs" / "fixtures" / f"{TRAIL_GUIDE}.yaml")
+    assert written.name == TRAIL_GUIDE and written.surface == "azure" and written.comment == committed.comment
+
+    def asked(cassette: Cassette) -> list[str]:
+        return [i.request.body["content"] for i in cassette.interactions if i.request.method == "POST" and i.request.path.endswith("/messages")]
+
+    assert asked(written) == ["What should I check before a mountain hike?", *asked(committed)[1:]]
+    assert [i.request.method for i in written.interactions] == [i.request.method for i in committed.interactions]
+    assert asked(committed)[0] == "What should I check before setting out on a mountain hike?"  # the repo's is untouched
+
+
+def test_a_prompt_reworded_in_a_lesson_09_cell_is_what_the_web_apps_azure_chain_records(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The web app's Azure backend creates the thread before the agent: its POST /threads still opens the fixture.
+    monkeypatch.setattr(web, "AZURE_STANDIN", InstantAzureStandIn, raising=False)  # pacing is not what this test is about
+    monkeypatch.setattr(OpenAIStandIn, "_delays", lambda self, count, reply, rng: [0.0] * count)
+    root, notebook = _workbook(tmp_path, "09_sse_to_the_browser.ipynb")
+    notebook.cells = [c for c in notebook.cells if c.get("id") in ("l09-02", "l09-04", "l09-10", "l09-12")]  # the app, and its prompts
+    (cell,) = [c for c in notebook.cells if c.get("id") == "l09-12"]
+    assert "three tips for hiking in the rain." in cell.source
+    cell.source = cell.source.replace("three tips for hiking in the rain.", "three tips for hiking in a downpour.")  # the prompt's one place
+    nbformat.write(notebook, root / "solutions" / "09_sse_to_the_browser.ipynb")
+
+    report = author_lesson("09", root=root, record_dir=tmp_path / "fixtures", only=[RAIN_TIPS])
+
+    assert report.written == [RAIN_TIPS]
+    (written,) = load_cassettes([tmp_path / "fixtures"])
+    committed = load_cassette(REPO / "labs" / "fixtures" / f"{RAIN_TIPS}.yaml")
+    assert written.comment == committed.comment and written.surface == "azure"
+    assert [(i.request.method, i.request.path.split("/")[1]) for i in written.interactions] == [
+        (i.request.method, i.request.path.split("/")[1]) for i in committed.interactions
+    ]  # POST /threads, POST /assistants, the run, DELETE the agent
+    assert written.interactions[0].request.body["messages"] == [{"role": "user", "content": "Give me three tips for hiking in a downpour."}]
+    assert committed.interactions[0].request.body["messages"][0]["content"].endswith("in the rain.")  # the repo's is untouched
 
 
 def _streamed(response: httpx.Response) -> list[RecordedEvent]:

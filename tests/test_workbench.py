@@ -106,6 +106,7 @@ def test_lessons_without_a_lesson_lists_what_it_would_do_and_records_nothing() -
     assert "03: 2 fixtures, 1 from its notebook and 1 by a run in its scenarios.py" in done.stderr
     assert "06: 1 fixture, 1 from its notebook" in done.stderr  # the Azure lessons too
     assert "07: 3 fixtures, 1 from its notebook and 2 by a run in its scenarios.py" in done.stderr
+    assert "09: 11 fixtures, 10 from its notebook and 1 by a run in its scenarios.py" in done.stderr  # the web app's backends too
     assert "make fixtures LESSON=02" in done.stderr
     helped = _run(REPO, "python", "-m", "labs.lessons", "--help")
     assert "02_collect_while_streaming/refusal" in helped.stdout and "A PREFIX selects" in helped.stdout

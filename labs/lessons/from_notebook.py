@@ -1,7 +1,7 @@
 """Fixtures authored from the lesson notebook itself, so each prompt is written in one place: its cell.
 
 `python -m labs.lessons fixtures 03` (`make fixtures LESSON=03`) re-authors the fixtures of a lesson's
-scenarios that have no `run` (every scenario a cell of lessons 00 to 08 asks): it runs `solutions/03_*.ipynb`
+scenarios that have no `run` (every scenario a cell of lessons 00 to 09 asks): it runs `solutions/03_*.ipynb`
 top to bottom in record mode, with the scripted stand-ins as the live services, and writes what was recorded as
 the lesson's fixtures. A scenario keeps a `run` only where the notebook cannot make its requests (a recording
 the notebook only replays, through a checker, say), and says why in its scenarios.py.
@@ -22,7 +22,8 @@ coming back, asks the Azure stand-in for its answer with what the model reads (t
 messages, the tool results of the run), and that turn is compared with the turns rebuilt from the committed
 fixtures (`recorded_turns`), as a request is. A conversation, from the POST /assistants that opens it to the
 agent's deletion, with its threads, messages, runs, polls and submissions, is written whole as the fixture of
-the scenario its turns were answered from (its threads name it); one holding turns of two scenarios, or two
+the scenario its turns were answered from (its threads name it; a thread created before the agent, as the web
+app's Azure backend does, joins the conversation that runs on it); one holding turns of two scenarios, or two
 conversations standing for one scenario, stop the authoring. A lesson whose service must behave otherwise names
 its stand-in class in `AZURE_STANDIN` (lesson 06: runs that progress in time for a poller).
 
@@ -289,11 +290,36 @@ def _azure_standin(keyer: TurnKeyer, base: type[ScriptedServer]) -> ScriptedServ
     return NotebookAzureStandIn()
 
 
+def _with_their_threads(recorded: list[Cassette]) -> list[Cassette]:
+    """The recorded conversations, each with the threads it uses created at its start.
+
+    Record mode opens a conversation at POST /assistants; an app that creates the thread first (the web app's
+    Azure backend does) leaves that POST /threads in the conversation before, or alone. It moves to the one
+    that runs on the thread.
+    """
+    on = surface("azure")
+    def creates_a_thread(i: Interaction) -> bool:
+        posted = i.request.method == "POST" and i.request.path.partition("?")[0].rstrip("/") == "/threads"
+        return posted and isinstance(i.response.body, dict) and "id" in i.response.body
+
+    created = {i.response.body["id"]: i for c in recorded for i in c.interactions if creates_a_thread(i)}
+    used = {c.name: {on.conversation(i.request.method, i.request.path, i.request.body) for i in c.interactions} for c in recorded}
+    home = {thread: next((c.name for c in recorded if thread in used[c.name]), None) for thread in created}
+    moves = {id(i): home[thread] for thread, i in created.items() if home[thread] is not None}
+    regrouped = []
+    for cassette in recorded:
+        kept = [i for i in cassette.interactions if moves.get(id(i), cassette.name) == cassette.name]
+        moved_in = [i for thread, i in created.items() if home[thread] == cassette.name and all(i is not k for k in kept)]
+        if moved_in or kept:
+            regrouped.append(replace(cassette, interactions=moved_in + kept))
+    return regrouped
+
+
 def _assign_conversations(recorded: list[Cassette], keyer: TurnKeyer) -> dict[str, Cassette]:
     """Each recorded Azure conversation, by the scenario its model turns were answered from."""
     placed: dict[str, Cassette] = {}
     on = surface("azure")
-    for cassette in recorded:
+    for cassette in _with_their_threads(recorded):
         threads = {on.conversation(i.request.method, i.request.path, i.request.body) for i in cassette.interactions}
         names = sorted({name for thread, name, _ in keyer.decisions if thread in threads})
         first = json.dumps(cassette.interactions[0].request.body)[:160] if cassette.interactions else ""

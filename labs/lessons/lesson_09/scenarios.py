@@ -1,10 +1,12 @@
-"""Lesson 09: the web app's recorded prompts, two or three per backend, recorded through `labs.web.backends`.
+"""Lesson 09: the web app's recorded prompts, two or three per backend, and the plain request of the route the learner writes.
 
-Each scenario runs the backend's own `stream()` in record mode, so the recorded requests are exactly what
-the app sends for that prompt, and the page lists the prompt as a suggestion in replay mode. Every
-backend has one Markdown answer full of newlines (the `data: {chunk}` bug loses its lines) and one tool
-round (tool progress on the page); the chat backend also has an answer carrying HTML and a script, which
-the page must show as text.
+Authored from the notebook (`make fixtures LESSON=09`): its cells ask each backend of the app (`labs.web.backends`)
+for the prompts written in them, so the recorded requests are exactly what the app sends for that prompt, and
+the page lists the prompt as a suggestion in replay mode. Every backend has one Markdown answer full of
+newlines (the `data: {chunk}` bug loses its lines) and one tool round (tool progress on the page); the chat
+backend also has an answer carrying HTML and a script, which the page must show as text. `route_pack_list`
+is the plain request the notebook's async-client cell sends; `route_hostile` keeps its `run` (see below).
+The names below are what the notebook last sent, read from the fixtures, for the unit tests and the checks.
 """
 
 from __future__ import annotations
@@ -12,22 +14,24 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from ...web.backends import AgentsBackend, AzureBackend, Backend, ChatBackend, SKBackend
-from .. import Reply, Scenario, ToolCall
+from .. import Reply, Scenario, ToolCall, recorded_body
 
 __all__ = ["ANSWERS", "PROMPTS", "ROUTE_PROMPTS", "SCENARIOS"]
 
-PROMPTS = {
-    "chat_pack_list": "What should I pack for a day hike?",
-    "chat_trail_tool": "Is the Ridge Trail open this weekend?",
-    "chat_xss": "What does a script hidden in a product review look like?",
-    "agents_insulation": "Down or synthetic insulation for a wet climate?",
-    "agents_stock_tool": "Do you have the Alpine 40 backpack in stock?",
-    "azure_rain_tips": "Give me three tips for hiking in the rain.",
-    "azure_forecast_tool": "What's the weather at Lake Louise tomorrow?",
-    "sk_trail_shoes": "How do I choose trail running shoes?",
-    "sk_jacket_size_tool": "Which Summit jacket size fits a 102 cm chest?",
-}
+_KEYS = (
+    "chat_pack_list", "chat_trail_tool", "chat_xss", "agents_insulation", "agents_stock_tool",
+    "azure_rain_tips", "azure_forecast_tool", "sk_trail_shoes", "sk_jacket_size_tool",
+)  # fmt: skip
+
+
+def _prompt(key: str) -> str:
+    """The user's message in the first request of fixture `key` (an Azure chain's thread holds it)."""
+    body = recorded_body(f"09_sse_to_the_browser/{key}")
+    messages = body.get("messages") or body.get("input")
+    return next(m["content"] for m in messages if m.get("role") == "user")
+
+
+PROMPTS = {key: _prompt(key) for key in _KEYS}
 
 ANSWERS = {
     "chat_pack_list": (
@@ -72,19 +76,7 @@ ANSWERS = {
 }
 
 # The exercises' plain requests (one user message, no tools): what a route written in the lesson sends.
-ROUTE_PROMPTS = {"route_pack_list": PROMPTS["chat_pack_list"], "route_hostile": PROMPTS["chat_xss"]}
-
-_BACKENDS: dict[str, Callable[[], Backend]] = {"chat": ChatBackend, "agents": AgentsBackend, "azure": AzureBackend, "sk": SKBackend}
-
-
-def _run(key: str) -> Callable[[], Coroutine[Any, Any, None]]:
-    async def run() -> None:
-        backend = _BACKENDS[key.split("_")[0]]()
-        async for _ in backend.stream(PROMPTS[key]):
-            pass
-
-    return run
-
+ROUTE_PROMPTS = {"route_pack_list": recorded_body("09_sse_to_the_browser/route_pack_list")["messages"][0]["content"], "route_hostile": PROMPTS["chat_xss"]}
 
 def _plain(key: str) -> Callable[[], Coroutine[Any, Any, None]]:
     async def run() -> None:
@@ -101,10 +93,10 @@ def _plain(key: str) -> Callable[[], Coroutine[Any, Any, None]]:
 
 
 def _scenario(key: str, comment: str, call: ToolCall | None = None, **pace: float) -> Scenario:
-    """The prompt `key` sent through its backend: the model makes the tool `call` first, if any, then answers `ANSWERS[key]`."""
+    """The prompt `key`, asked of its backend by the notebook: the model makes the tool `call` first, if any, then answers `ANSWERS[key]`."""
     surface = "azure" if key.startswith("azure_") else "openai"
     replies = ([Reply(tool_calls=[call])] if call else []) + [Reply(text=ANSWERS[key], **pace)]
-    return Scenario(f"09_sse_to_the_browser/{key}", comment, replies, _run(key), surface=surface)
+    return Scenario(f"09_sse_to_the_browser/{key}", comment, replies, surface=surface)
 
 
 SCENARIOS = [
@@ -164,8 +156,8 @@ SCENARIOS = [
         "The route the learner writes (exercise 9.2): one user message, no tools, paced as a model (half a second to the "
         "first token, then a piece every 20 ms), so a reader can leave in the middle and a blocking client shows its pause.",
         [Reply(text=ANSWERS["chat_pack_list"], first_token=0.5, gap=0.02)],
-        _plain("route_pack_list"),
     ),
+    # Kept as a run: only exercise 9.3's check asks this, replaying it on a server of its own; no cell sends it.
     Scenario(
         "09_sse_to_the_browser/route_hostile",
         "The same plain request for the answer carrying <img onerror> and <script>: the page the learner writes "

@@ -258,6 +258,8 @@ def _fault_scenario(name: str, comment: str, messages: list[dict[str, Any]], ans
     return Scenario(f"{FOLDER}/{name}", comment, replies, _enact(name, 2, edit, fault_then_continue(messages, answer, events)))
 
 
+# Kept as runs: the notebook asks through labs.fault_server(), which replays in every mode (record mode included),
+# and the stand-in cannot drop, stall or cut a stream when asked; so no cell's request reaches it.
 SCENARIOS = [
     Scenario(
         f"{FOLDER}/rate_limited",

@@ -66,6 +66,8 @@ def stream_with_usage(messages: list[dict[str, Any]]) -> Callable[[], None]:
     return run
 
 
+# Kept as runs: the notebook asks through labs.fault_server(), which replays in every mode (record mode included),
+# so no cell's request reaches the stand-in.
 SCENARIOS = [
     *[
         Scenario(
