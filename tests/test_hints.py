@@ -23,23 +23,13 @@ from labs.grading.lessons import load_lessons
 from labs.lessons.lesson_05.checks import expected_row
 from labs.lessons.lesson_07.scenarios import ToolRunner
 from labs.toolcalls import ToolCall, accumulate_tool_calls, run_tool_call
-from tests.exercise_support import hints
+from tests.exercise_support import hints, lesson_01_loop
 
 REPO = Path(__file__).resolve().parent.parent
 
 
 
 # -- 1.1: collect a stream while printing it ---------------------------------------------------------------
-
-
-def lesson_01_loop(stream: Any) -> str:  # the lesson's typing-effect loop, pasted as the answer
-    pieces = []
-    for chunk in stream:
-        text = chunk.choices[0].delta.content
-        if text:
-            print(text, end="", flush=True)
-            pieces.append(text)
-    return "".join(pieces)
 
 
 def joins_none(stream: Any) -> str:
@@ -397,142 +387,3 @@ def test_an_exercise_without_a_second_hint_says_where_to_add_one(monkeypatch: py
     exercise("99.4")(lambda answer: iter(()))
     with pytest.raises(LookupError, match=r"@exercise\('99.4', hint=\.\.\.\)"):
         hint_for("99.4")
-
-
-# -- the challenges 1.2 and 3.2: graded on behaviour, so any right way passes and each typical wrong one is named ---
-
-
-def words_by_regex(stream: Any) -> str:
-    import re
-
-    shown, pending = [], ""
-    for chunk in stream:
-        text = chunk.choices[0].delta.content if chunk.choices else None
-        if text:
-            ready, pending = re.match(r"(.*\s|)(\S*)$", pending + text, re.DOTALL).groups()  # type: ignore[union-attr]
-            print(ready, end="", flush=True)
-            shown.append(ready)
-    print(pending, end="", flush=True)
-    return "".join(shown) + pending
-
-
-def words_by_characters(stream: Any) -> str:  # another right way: a word is out when a whitespace character follows it
-    text, word = "", ""
-    for chunk in stream:
-        for character in (chunk.choices[0].delta.content or "") if chunk.choices else "":
-            text += character
-            if character.isspace():
-                print(word + character, end="", flush=True)
-                word = ""
-            else:
-                word += character
-    print(word, end="")
-    return text
-
-
-def words_at_the_end(stream: Any) -> str:
-    text = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
-    print(text, end="")
-    return text
-
-
-def words_without_the_last(stream: Any) -> str:
-    text, word = "", ""
-    for chunk in stream:
-        for character in (chunk.choices[0].delta.content or "") if chunk.choices else "":
-            text += character
-            word += character
-            if character.isspace():
-                print(word, end="", flush=True)
-                word = ""
-    return text
-
-
-def words_split_at_spaces(stream: Any) -> str:
-    text, pending = "", ""
-    for chunk in stream:
-        piece = (chunk.choices[0].delta.content or "") if chunk.choices else ""
-        text, pending = text + piece, pending + piece
-        *done, pending = pending.split(" ")
-        for word in done:
-            print(word, end=" ", flush=True)
-    print(pending, end="")
-    return text
-
-
-def one_round_only(client: Any, model: str, messages: list[Any], tools: list[Any], functions: dict[str, Any]) -> str:
-    from labs.reply import collect_reply
-    from labs.toolcalls import assistant_message, run_tool_calls
-
-    reply = collect_reply(client.chat.completions.create(model=model, messages=messages, tools=tools, stream=True))
-    messages = [*messages, assistant_message(reply.tool_calls), *(r.message() for r in run_tool_calls(reply.tool_calls, functions))]
-    answer = collect_reply(client.chat.completions.create(model=model, messages=messages, tools=tools, stream=True))
-    print(answer.text)
-    return answer.text
-
-
-def rounds(answer_first_only: bool = False, with_assistant: bool = True, stream: bool = True) -> Any:
-    from types import SimpleNamespace
-
-    from labs.reply import collect_reply
-    from labs.toolcalls import assistant_message, run_tool_calls
-
-    def answer_with_tools(client: Any, model: str, messages: list[Any], tools: list[Any], functions: dict[str, Any]) -> str:
-        while True:
-            if stream:
-                reply = collect_reply(client.chat.completions.create(model=model, messages=messages, tools=tools, stream=True))
-            else:
-                message = client.chat.completions.create(model=model, messages=messages, tools=tools).choices[0].message
-                calls = tuple(ToolCall(i, c.id, c.function.name, c.function.arguments) for i, c in enumerate(message.tool_calls or []))
-                reply = SimpleNamespace(tool_calls=calls, text=message.content or "")
-            if not reply.tool_calls:
-                print(reply.text)
-                return reply.text
-            calls = reply.tool_calls[:1] if answer_first_only else reply.tool_calls
-            messages = [*messages, *([assistant_message(reply.tool_calls)] if with_assistant else []),
-                        *(r.message() for r in run_tool_calls(calls, functions))]
-
-    answer_with_tools.__name__ = f"rounds(first_only={answer_first_only}, assistant={with_assistant}, stream={stream})"
-    return answer_with_tools
-
-
-def test_the_challenges_pass_more_than_one_right_way() -> None:
-    assert evaluate("1.2", words_by_regex).status == "passed"
-    assert evaluate("1.2", words_by_characters).status == "passed"
-    assert evaluate("3.2", rounds()).status == "passed"
-
-
-TWO_ROUNDS = "two tool rounds before the answer"
-PARALLEL = "two parallel calls, then the answer"
-SPLIT_WORDS = "words split across deltas ('three' '-' 'layer', Markdown lines)"
-
-CHALLENGE_WRONG_ANSWERS = [
-    ("1.2", lesson_01_loop, USAGE, "`chunk.choices[0]` raises IndexError"),
-    ("1.2", words_at_the_end, SPLIT_WORDS, "waited for the end of the stream"),
-    ("1.2", words_without_the_last, SPLIT_WORDS, "the last word has no whitespace after it"),
-    ("1.2", words_split_at_spaces, SPLIT_WORDS, "a word ends at a newline too"),
-    ("3.2", one_round_only, TWO_ROUNDS, "the loop stopped too early"),
-    ("3.2", rounds(answer_first_only=True), PARALLEL, "only some of the calls were answered"),
-    ("3.2", rounds(with_assistant=False), PARALLEL, "without the assistant message that asked for them"),
-    ("3.2", rounds(stream=False), PARALLEL, "a round was not streamed"),
-]
-
-
-def test_printing_each_delta_shows_half_a_word_and_says_so() -> None:
-    def lesson_loop_per_pull(stream: Any) -> str:
-        text = ""
-        for chunk in stream:
-            piece = (chunk.choices[0].delta.content or "") if chunk.choices else ""
-            print(piece, end="", flush=True)
-            text += piece
-        return text
-
-    failed = hints(evaluate("1.2", lesson_loop_per_pull))
-    assert "hold back what follows the last whitespace" in failed[SPLIT_WORDS], failed
-
-
-@pytest.mark.parametrize(("exercise_id", "answer", "case", "phrase"), CHALLENGE_WRONG_ANSWERS, ids=lambda v: getattr(v, "__name__", None))
-def test_a_typical_wrong_answer_to_a_challenge_gets_the_hint_for_its_mistake(exercise_id: str, answer: Any, case: str, phrase: str) -> None:
-    failed = hints(evaluate(exercise_id, answer))
-    assert case in failed, f"{answer.__name__} should fail {case!r}; it failed {list(failed)}"
-    assert phrase in failed[case], failed[case]

@@ -100,3 +100,11 @@ def test_the_long_files_started_first_exist() -> None:
 
     missing = [name for name in LONG_FIRST if not (Path(__file__).parent / name).is_file()]
     assert not missing, f"tests/conftest.py LONG_FIRST names files that are gone: {missing}"
+
+
+def test_every_lesson_has_a_unit_test_file_by_name() -> None:
+    from labs.lessons import lesson_tests
+
+    lessons = [notebook.name[:2] for notebook in sorted(SOLUTIONS.glob("[0-9][0-9]_*.ipynb"))]
+    without = [lesson for lesson in lessons if not lesson_tests(lesson)]
+    assert lessons and without == [], f"`make test-lesson` finds no unit tests for lessons {without}: name one tests/test_lesson_NN_<topic>.py"

@@ -14,11 +14,9 @@ import time
 from typing import Any
 
 import openai
-import pytest
 
 from labs import resilience
-from labs.checks import evaluate
-from tests.exercise_support import assert_each_mistake_has_its_own_hint, assert_the_hint_names_the_mistake
+from tests.exercise_support import AnswerTable, assert_not_done
 
 
 
@@ -198,42 +196,27 @@ class Untouched:
         raise NotImplementedError("Exercise 11.2: complete __init__.")
 
 
-RIGHT_ANSWERS = [
-    ("10.1", by_status), ("10.1", by_the_lessons_helper),
-    ("10.2", doubling_backoff), ("10.2", fixed_pause_with_margin),
-    ("11.2", FromTheFirstText), ("11.2", OverTheTextTimes),
-]
-WRONG_ANSWERS = [
-    ("10.1", retries_everything, "a 400 bad request", "retrying only multiplies it"),
-    ("10.1", openai_errors_only, "an event the SDK cannot parse (JSONDecodeError)", "not an openai error"),
-    ("10.1", server_errors_only, "a 429 rate limit (RateLimitError)", "429 is a 4xx that succeeds later"),
-    ("10.1", status_errors_only, "a connection dropped mid-stream (APIConnectionError)", "is not an openai.APIStatusError"),
-    ("10.2", ignores_the_budget, "429s with Retry-After: 3 (budget 5 s): one wait, then give up", "look at the budget before you sleep"),
-    ("10.2", ignores_retry_after, "two 429s with Retry-After: 1, then the answer (budget 5 s)", "headers['retry-after']"),
-    ("10.2", returns_none_when_out_of_budget, "429s with Retry-After: 3 (budget 5 s): one wait, then give up", "returning None hides"),
-    ("10.2", retries_a_bad_request, "a 400 bad request (budget 10 s): no retry", "raise it at once"),
-    ("11.2", FromTheRequest, "a late first token is not slow writing (every time 2 s later)", "not from the request"),
-    ("11.2", CountsEvents, "twice the text in the same time", "not the events"),
-    ("11.2", EndsAtTheLastEvent, "a usage chunk a second after the last text", "end the writing time at the last text"),
-    ("11.2", DividesWithoutLooking, "a stream with no text at all (a tool call)", "rather than divide by zero"),
-]
-
-
-@pytest.mark.parametrize(("exercise_id", "answer"), RIGHT_ANSWERS, ids=lambda v: getattr(v, "__name__", v))
-def test_the_exercises_pass_more_than_one_right_way(exercise_id: str, answer: Any) -> None:
-    result = evaluate(exercise_id, answer)
-    assert result.status == "passed", result
-
-
-@pytest.mark.parametrize(("exercise_id", "answer", "case", "phrase"), WRONG_ANSWERS, ids=lambda v: getattr(v, "__name__", None))
-def test_a_typical_wrong_answer_gets_the_hint_for_its_mistake(exercise_id: str, answer: Any, case: str, phrase: str) -> None:
-    assert_the_hint_names_the_mistake(exercise_id, answer, case, phrase)
-
-
-def test_each_exercise_names_at_least_two_mistakes_and_only_the_mistake_hint_holds_its_phrase() -> None:
-    assert_each_mistake_has_its_own_hint(("10.1", "10.2", "11.2"), WRONG_ANSWERS)
+class TestAnswers(AnswerTable):
+    right_answers = [
+        ("10.1", by_status), ("10.1", by_the_lessons_helper),
+        ("10.2", doubling_backoff), ("10.2", fixed_pause_with_margin),
+        ("11.2", FromTheFirstText), ("11.2", OverTheTextTimes),
+    ]
+    wrong_answers = [
+        ("10.1", retries_everything, "a 400 bad request", "retrying only multiplies it"),
+        ("10.1", openai_errors_only, "an event the SDK cannot parse (JSONDecodeError)", "not an openai error"),
+        ("10.1", server_errors_only, "a 429 rate limit (RateLimitError)", "429 is a 4xx that succeeds later"),
+        ("10.1", status_errors_only, "a connection dropped mid-stream (APIConnectionError)", "is not an openai.APIStatusError"),
+        ("10.2", ignores_the_budget, "429s with Retry-After: 3 (budget 5 s): one wait, then give up", "look at the budget before you sleep"),
+        ("10.2", ignores_retry_after, "two 429s with Retry-After: 1, then the answer (budget 5 s)", "headers['retry-after']"),
+        ("10.2", returns_none_when_out_of_budget, "429s with Retry-After: 3 (budget 5 s): one wait, then give up", "returning None hides"),
+        ("10.2", retries_a_bad_request, "a 400 bad request (budget 10 s): no retry", "raise it at once"),
+        ("11.2", FromTheRequest, "a late first token is not slow writing (every time 2 s later)", "not from the request"),
+        ("11.2", CountsEvents, "twice the text in the same time", "not the events"),
+        ("11.2", EndsAtTheLastEvent, "a usage chunk a second after the last text", "end the writing time at the last text"),
+        ("11.2", DividesWithoutLooking, "a stream with no text at all (a tool call)", "rather than divide by zero"),
+    ]
 
 
 def test_an_untouched_meter_is_not_done() -> None:
-    result = evaluate("11.2", Untouched)
-    assert result.status == "not_done", result
+    assert_not_done("11.2", Untouched)
