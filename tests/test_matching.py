@@ -18,6 +18,10 @@ OPENAI, AZURE = surface("openai"), surface("azure")
         ("/threads/thread_abc123/messages?api-version=v1", "/threads/<id>/messages"),
         ("/threads/thread_abc123/messages?order=asc&api-version=v1", "/threads/<id>/messages?order=asc"),
         ("/threads/thread_abc123/messages?after=msg_4PmBxdUc&limit=20", "/threads/<id>/messages?after=%3Cid%3E&limit=20"),
+        ("/threads/thread_abc123/messages?after=", "/threads/<id>/messages?after="),  # a blank value still counts
+        ("/threads/", "/threads"),
+        ("/", "/"),
+        ("/files/X", "/files/X"),  # only slashes are stripped from the end
     ],
 )
 def test_normalise_path(path: str, normalised: str) -> None:
@@ -107,6 +111,7 @@ def test_an_assistant_answer_cut_short_by_the_reader_matches_its_recording(key: 
     recorded = Interaction(RecordedRequest("POST", path, _chat(ANSWER, key=key)), RecordedResponse(events=[RecordedEvent(t=0.1, data="x")]))
     library = _library(Cassette("chat", "openai", "c", [recorded]))
     assert library.find("openai", "POST", path, _chat(ANSWER[:12], key=key)).cassette.name == "chat"  # Ctrl-C after 12 characters
+    assert library.find("openai", "POST", path, _chat(ANSWER[:1], key=key)).cassette.name == "chat"  # or after the first one
     assert library.find("openai", "POST", path, _chat(ANSWER, key=key)).cassette.name == "chat"
     for sent in (_chat("", key=key), _chat(ANSWER[:12] + "!", key=key), _chat(ANSWER + " More.", key=key), _chat(ANSWER[:12], "user", key)):
         with pytest.raises(ReplayMiss):  # nothing kept, a changed text, a longer text, or a user's text cut short
@@ -148,6 +153,8 @@ def test_a_long_path_is_clipped_to_200_characters_in_a_miss() -> None:
     shown = "/" + "a" * 198 + "…"  # 200 characters
     message = MatchingLibrary([], ["f"]).explain("openai", "POST", path, {})
     assert message.startswith(f"No recorded response for POST {shown} in f. No recording has a POST {shown} request at all. ")
+    whole = "/" + "a" * 199  # 200 characters: shown as it is
+    assert MatchingLibrary([], ["f"]).explain("openai", "POST", whole, {}).startswith(f"No recorded response for POST {whole} in f. ")
 
 
 def test_a_request_recorded_unstreamed_is_not_told_to_go_live() -> None:
@@ -319,7 +326,7 @@ def test_of_equally_close_recordings_the_first_is_named() -> None:
 
 
 def test_a_body_that_differs_only_past_the_fields_compared_says_so() -> None:
-    message = _miss(_recorded({"x": [0] * 2500 + [1]}), {"x": [0] * 2500 + [2]})
+    message = _miss(_recorded({"x": [0] * 2000 + [1]}), {"x": [0] * 2000 + [2]})  # field 2001 differs
     assert message == (
         "No recorded response for POST /chat/completions in labs/fixtures. "
         f"Closest recording: c (request 1); it differs after the first 2000 fields compared. {LIVE_OR_RECORD} {HINT}"
@@ -378,3 +385,125 @@ def test_an_id_just_before_the_query_is_named_too() -> None:
 
     library = _library(Cassette("x", "azure", "c", [run("run_XXXX1")]), Cassette("y", "azure", "c", [run("run_YYYY1")]))
     assert library.find("azure", "GET", "/threads/thread_abc123/runs/run_YYYY1?api-version=v1", None).cassette.name == "y"
+
+
+@pytest.mark.parametrize(
+    ("recorded", "sent", "shown"),
+    [
+        ({"model": "m"}, {"model": "m", "user": None}, "recorded (absent), sent None."),
+        ({"model": "m", "user": None}, {"model": "m"}, "recorded None, sent (absent)."),
+    ],
+)
+def test_a_field_only_one_side_has_is_shown_as_absent(recorded: dict, sent: dict, shown: str) -> None:
+    assert f"Closest recording: c (request 1); field `user` differs: {shown}" in _miss(_recorded(recorded), sent)
+
+
+@pytest.mark.parametrize(
+    ("recorded", "sent", "shown"),
+    [
+        ("a" * 68, "b" * 69, f"recorded '{'a' * 68}', sent '{'b' * 68}…."),  # 70 characters shown whole, 71 clipped to 70
+        ("a" * 5000, 5, f"recorded '{'a' * 68}…, sent 5."),
+    ],
+)
+def test_a_differing_value_is_shown_in_at_most_70_characters(recorded: object, sent: object, shown: str) -> None:
+    assert f"field `text` differs: {shown}" in _miss(_recorded({"text": recorded}), {"text": sent})
+
+
+def test_a_changed_assistant_answer_is_named_as_the_difference() -> None:
+    message = _miss(_recorded(_chat(ANSWER)), _chat("Something else."))
+    assert "field `messages[1].content` differs: recorded 'Lovely! For one day in Lisbon" in message
+    assert "sent 'Something else.'." in message  # the only field: not taken for an answer cut short
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [
+        ["One day in Lisbon?"],  # a list where an object was recorded
+        {"messages": "One day in Lisbon?"},  # a text where a list was recorded
+        {"messages": [list("ab")]},  # a list where an object was recorded, one level down
+    ],
+)
+def test_a_value_of_another_type_than_recorded_is_a_miss(sent: object) -> None:
+    library = _recorded({"messages": [{"role": "user", "content": "ab"}]})
+    with pytest.raises(ReplayMiss, match="Closest recording: c"):
+        library.find("openai", "POST", "/chat/completions", sent)
+
+
+def test_a_list_of_characters_is_not_the_text_recorded() -> None:
+    library = _library(Cassette("c", "openai", "c", [Interaction(RecordedRequest("POST", "/responses", {"input": "hi"}), RecordedResponse(events=[RecordedEvent(t=0.1, data="x")]))]))
+    with pytest.raises(ReplayMiss, match="field `input` differs"):
+        library.find("openai", "POST", "/responses", {"input": ["h", "i"]})
+
+
+def test_a_conversation_named_by_text_that_is_not_valid_unicode_is_a_miss_not_a_crash() -> None:
+    recorded = Interaction(RecordedRequest("POST", "/responses", {"input": "Go on.", "previous_response_id": "resp_XXXX1"}), RecordedResponse(events=[RecordedEvent(t=0.1, data="x")]))
+    library = _library(Cassette("c", "openai", "c", [recorded]))
+    with pytest.raises(ReplayMiss, match="field `previous_response_id` differs"):  # JSON `"\ud800"`: a lone surrogate
+        library.find("openai", "POST", "/responses", {"input": "Go on.", "previous_response_id": "\ud800"})
+
+
+def test_an_id_handed_out_in_a_raw_event_sets_where_that_conversation_goes_on() -> None:
+    def step(body: dict, event: RecordedEvent | None = None) -> Interaction:
+        return Interaction(RecordedRequest("POST", "/responses", body), RecordedResponse(events=[event or RecordedEvent(t=0.1, data="x")]))
+
+    more = {"input": "Go on.", "previous_response_id": "resp_XXXX1"}
+    library = _library(
+        Cassette("one", "openai", "c", [step({"input": "A story."}, RecordedEvent(t=0.1, raw='data: {"id": "resp_XXXX1"}\n\n')), step(more)]),
+        Cassette("two", "openai", "c", [step({"input": "A poem."}), step(more)]),
+    )
+    steps = [_find(library, {"input": "A story."}, "/responses"), _find(library, {"input": "A poem."}, "/responses"), _find(library, more, "/responses")]
+    assert steps == ["one[0]", "two[0]", "one[1]"]
+
+
+@pytest.mark.parametrize(
+    ("recorded", "sent"),
+    [
+        ("/threads/thread_abc123/runs/run_{}?api-version=v1", "/threads/thread_abc123/runs/run_YYYY1"),  # an id just before the query
+        ("/threads/thread_abc123/messages?after=msg_{}&api-version=v1", "/threads/thread_abc123/messages?api-version=v1&after=msg_YYYY1"),
+    ],
+)
+def test_ids_pick_their_recording_whatever_the_query_around_them(recorded: str, sent: str) -> None:
+    def page(name: str) -> Cassette:
+        return Cassette(name, "azure", "c", [Interaction(RecordedRequest("GET", recorded.format(name * 4 + "1"), None), RecordedResponse(body={"data": []}))])
+
+    assert _library(page("X"), page("Y")).find("azure", "GET", sent, None).cassette.name == "Y"
+
+
+# A chat whose tool result before the user's last message differs from the recording (the time, a dice roll) is
+# served, but its conversation is not the recorded one: replay keeps its place, and which recording it follows.
+def _asked(result: str) -> dict:
+    return {"messages": [*_tool_round(result=result)["messages"], {"role": "user", "content": "And tomorrow?"}]}
+
+
+def _tool_round_after(result: str) -> dict:
+    tool_call = {"role": "assistant", "tool_calls": [{"id": "call_BBBB1", "type": "function"}]}
+    return {"messages": [*_asked(result)["messages"], tool_call, {"role": "tool", "tool_call_id": "call_BBBB1", "content": "sunny"}]}
+
+
+def test_a_conversation_goes_on_in_the_recording_it_follows_though_its_chat_differs() -> None:
+    library = _library(
+        Cassette("a", "openai", "c", [_interaction(_asked("12:00")), _interaction(_user("other")), _interaction(_tool_round_after("12:05")), _interaction(_tool_round_after("12:00"))]),
+        Cassette("b", "openai", "c", [_interaction(_tool_round_after("12:07"))]),
+    )
+    # Served a[0] (recorded at 12:00), the tool round goes on in the step recorded after that same chat.
+    assert [_find(library, _asked("12:09")), _find(library, _tool_round_after("12:09"))] == ["a[0]", "a[3]"]
+
+
+def test_a_conversation_stays_in_its_scenario_over_the_first_step_of_another() -> None:
+    library = _library(
+        Cassette("a", "openai", "c", [_interaction(_asked("12:00")), _interaction(_user("other")), _interaction(_tool_round_after("12:05"))]),
+        Cassette("b", "openai", "c", [_interaction(_tool_round_after("12:07"))]),
+    )
+    assert [_find(library, _asked("12:09")), _find(library, _tool_round_after("12:09"))] == ["a[0]", "a[2]"]
+
+
+def test_the_places_of_the_last_10000_conversations_are_kept_and_the_oldest_forgotten() -> None:
+    library = _library(
+        Cassette("a", "openai", "c", [_interaction(_asked("12:00")), _interaction(_user("other")), _interaction(_tool_round_after("12:00"))]),
+        Cassette("b", "openai", "c", [_interaction(_tool_round_after("12:07"))]),
+    )
+    for result in ["old", *map(str, range(9_999))]:  # 10,000 conversations, each a different tool result
+        _find(library, _asked(result))
+    assert _find(library, _tool_round_after("old")) == "a[2]"  # the oldest is still kept, and now the newest
+    _find(library, _asked("new"))  # the 10,001st: "0" is forgotten
+    assert [_find(library, _tool_round_after("new")), _find(library, _tool_round_after("0"))] == ["a[2]", "b[0]"]
