@@ -129,9 +129,9 @@ def test_a_hostile_fixture_is_one_clear_problem_and_the_others_still_load(tmp_pa
     folder = tmp_path / "myfixtures"
     write(folder / "lesson", "bad", content)
     write(folder / "lesson", "good", VALID)
-    started = time.perf_counter()
+    started = time.thread_time()  # CPU seconds of this thread, so a busy machine does not fail it
     found = load_fixtures([folder])
-    assert time.perf_counter() - started < 2
+    assert time.thread_time() - started < 2
     assert [c.name for c in found.cassettes] == ["lesson/good"]
     [problem] = found.problems
     assert problem.file == "myfixtures/lesson/bad.yaml"
@@ -171,9 +171,9 @@ def test_a_fixture_outside_the_repository_is_named_by_its_folder_not_shortened(t
 def test_the_alias_bomb_is_refused_in_bounded_time(tmp_path: Path) -> None:
     bomb = alias_bomb(levels=12)  # 9**12 strings once expanded: a server would never start
     assert len(bomb) < 1_100
-    started = time.perf_counter()
+    started = time.thread_time()  # CPU seconds of this thread, so a busy machine does not fail it
     found = load_fixtures([write(tmp_path / "f", "bomb", bomb).parent])
-    assert time.perf_counter() - started < 1
+    assert time.thread_time() - started < 1
     assert not found.cassettes and "aliases" in found.problems[0].message
 
 

@@ -98,9 +98,9 @@ def test_a_five_megabyte_miss_answers_quickly_and_never_holds_up_another_stream(
 def test_a_miss_explanation_is_bounded_for_a_body_of_many_fields(workbook_server: ReplayServer) -> None:
     server = workbook_server
     wide = {**SLOW, "messages": [{"role": "user", "content": str(i)} for i in range(100_000)]}
-    started = time.monotonic()
+    started = time.thread_time()  # this thread's CPU seconds: the work is bounded, however busy the machine is
     message = server.library.explain("openai", "POST", "/chat/completions", wide)
-    assert time.monotonic() - started < 5
+    assert time.thread_time() - started < 5
     assert "Closest recording" in message and "more fields" in message and len(message) < 2_000
 
 
