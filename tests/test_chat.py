@@ -10,6 +10,8 @@ import re
 import statistics
 import sys
 import threading
+import time
+from pathlib import Path
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -232,6 +234,30 @@ def spawn_chat(*arguments: str) -> pexpect.spawn:
     return child
 
 
+# The system calls a thread sleeps in while it waits for the keyboard (x86_64 and arm64 numbering): read,
+# poll, select, pselect6, ppoll.
+KEYBOARD_WAITS = {"x86_64": {"0", "7", "23", "270", "271"}, "aarch64": {"63", "72", "73"}}
+
+
+def wait_for_the_keyboard(child: pexpect.spawn, timeout: float = 30) -> None:
+    """Until the chat's main thread sleeps in the call that reads the next line (seen in /proc).
+
+    The prompt is printed just before that call. A Ctrl-C in between reaches Python before the read starts,
+    and the read then goes on waiting for a line: no person presses that fast, but a test on a busy machine does.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{child.pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            call = Path(f"/proc/{child.pid}/syscall").read_text().split()[0]
+        except (OSError, IndexError):
+            call, state = "", ""
+        if state == "S" and call in KEYBOARD_WAITS[os.uname().machine]:
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"the chat did not wait for the keyboard within {timeout:g} s")
+
+
 def words(text: str, count: int) -> str:
     """The first `count` words of `text` as a pattern that tolerates the terminal's line endings."""
     return r"\s+".join(re.escape(w) for w in text.split()[:count])
@@ -271,6 +297,7 @@ def test_a_whole_session_in_a_terminal_with_an_interruption() -> None:
         child.expect(r"first token \d+\.\d+ s")
         child.expect_exact(PROMPT)
 
+        wait_for_the_keyboard(child)
         child.sendintr()  # Ctrl-C at the prompt explains instead of leaving
         child.expect_exact("Ctrl-C stops an answer while it streams")
         child.expect_exact(PROMPT)

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import nbformat
@@ -102,3 +107,49 @@ def test_submissions_are_named_by_file_or_folder_and_stray_entries_are_kept_or_s
         "carol": ((), "the folder holds no .ipynb notebook (found notes.txt)"),
         "dave": ((), "dave.pdf is not a notebook (.ipynb)"),
     }
+
+
+# -- a grader killed mid-run leaves nothing running -------------------------------------------------------
+
+GRADER = """
+import sys
+from pathlib import Path
+from labs.grading.lessons import load_lesson
+from labs.grading.sandbox import Job, run_jobs
+lesson = load_lesson(Path(sys.argv[1]))
+loop = "import os\\nopen(%r, 'w').write(str(os.getpid()))\\nwhile True:\\n    pass" % sys.argv[2]
+cells = {step.cell_id: loop for step in lesson.exercise_cells}
+run_jobs([Job(0, lesson, cells, lifetime=int(sys.argv[3]))], workers=1, timeout=600)
+"""
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_an_endless_loop_ends_itself_when_its_grader_is_killed(tmp_path: Path) -> None:
+    """Ctrl-C twice, or a closed terminal, kills the grader before it can kill an endless submission (which left
+    the grader's session, so the terminal's signal never reaches it): the submission ends itself, at `lifetime`."""
+    pid_file = tmp_path / "pid"
+    grader = subprocess.Popen([sys.executable, "-c", GRADER, str(REPO / "solutions" / "01_basic_streaming.ipynb"), str(pid_file), "2"])
+    child = None
+    try:
+        deadline = time.monotonic() + 60
+        while not (pid_file.exists() and pid_file.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        child = int(pid_file.read_text())
+        grader.kill()
+        grader.wait()
+        looped = time.monotonic()
+        assert _running(child), "the submission's loop should still be running once its grader is gone"
+        while _running(child) and time.monotonic() - looped < 15:
+            time.sleep(0.1)
+        assert not _running(child), "the submission's endless loop outlived its grader by 15 s"
+    finally:
+        grader.kill()
+        if child is not None and _running(child):
+            os.kill(child, signal.SIGKILL)

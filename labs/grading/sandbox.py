@@ -21,7 +21,7 @@ in depth against a cell that swaps the checker, not a sandbox: code inside the e
 in this process, with the instructor's permissions (see the README's threat model).
 
 The grader (`run_jobs`) keeps at most `workers` processes running, kills a process's whole session when
-it passes the timeout, and turns a process that died, hung or printed too much into "failed" with the
+it passes the timeout (and each process ends itself at twice the timeout, should the grader be gone), and turns a process that died, hung or printed too much into "failed" with the
 reason for each exercise it had not reported yet.
 """
 
@@ -31,6 +31,7 @@ import ast
 import builtins
 import importlib
 import json
+import math
 import multiprocessing
 import os
 import re
@@ -42,7 +43,7 @@ import time
 import types
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection, wait
 from typing import Any, NoReturn
 
@@ -66,6 +67,9 @@ class Job:
     learner_cells: dict[str, str | None]
     output_limit: int = 1_000_000
     secrets: tuple[str, ...] = ()  # variable names to blank besides those that look like credentials
+    # Seconds after which the process ends itself, wall clock and CPU, even with no grader left to kill it
+    # (one killed mid-run, say): `run_jobs` sets twice its timeout, plus one. 0: no such limit.
+    lifetime: int = 0
 
 
 @dataclass
@@ -100,6 +104,9 @@ def _isolate(job: Job) -> None:
     for fd in (0, 1, 2):
         os.dup2(null, fd)
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    if job.lifetime:  # SIGALRM and SIGXCPU end the process (no handler is installed for either)
+        signal.alarm(job.lifetime)
+        resource.setrlimit(resource.RLIMIT_CPU, (job.lifetime, job.lifetime + 1))
     os.chdir(tempfile.mkdtemp(prefix="labs-grading-"))
     for name in [*os.environ, *job.secrets]:
         if _SECRET.search(name) or name in job.secrets:
@@ -288,7 +295,9 @@ def run_jobs(
     """Grade every job, at most `workers` at a time, each in its own process, each within `timeout` seconds."""
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(_preload(jobs))
-    pending, running, finished = deque(jobs), list[_Running](), dict[int, Outcome]()
+    lifetime = math.ceil(2 * timeout) + 1
+    pending = deque(job if job.lifetime else replace(job, lifetime=lifetime) for job in jobs)
+    running, finished = list[_Running](), dict[int, Outcome]()
     while pending or running:
         while pending and len(running) < max(1, workers):
             running.append(_start(context, pending.popleft()))
