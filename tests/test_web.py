@@ -454,7 +454,7 @@ def test_ctrl_c_on_the_command_line_ends_it_with_one_line_while_a_stream_is_open
             next(e for e in source.iter_sse() if e.event == "text_delta")  # mid-answer now
             process.send_signal(signal.SIGINT)
             rest, _ = process.communicate(timeout=30)
-    assert rest.strip().splitlines() == ["Stopped: the chat page is no longer served."], rest
+    assert rest.strip().splitlines() == ["Stopped: the chat page is no longer served."], (process.returncode, rest)
     assert process.returncode == 130
 
 
