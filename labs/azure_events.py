@@ -3,7 +3,7 @@
 azure-ai-agents hands an `AgentEventHandler`'s callbacks the object an event carried (a `ThreadRun`, a
 `RunStep`, a `MessageDeltaChunk`...) but not the event's name: `thread.run.created` and `thread.run.queued`
 both reach `on_thread_run` with status "queued". Iterating the handler yields `(event_type, event_data,
-callback_return)` as well. Lessons 06 and 07 show both; this module keeps their plumbing out of the notebooks.
+callback_return)` as well. Lessons 07 and 09 show both; this module keeps their plumbing out of the notebooks.
 
 - `EventOrder` lays out what one run streamed, in arrival order, as a table; each run of deltas folds
   into one row.

@@ -18,7 +18,7 @@ measured in the same run, so machines of different speeds give comparable number
   is paced at 50 tokens/s on its own clock, so it redraws as often as it would live; the loop runs flat out.
 - P6: the learner's Run All of each solution notebook at speed 1 (`LABS_REPLAY_SPEED=1`, as a learner sees
   it) beside the sum of the recorded durations of the answers it plays and of its stalls (from the play log):
-  the floor of a paced run. Answers played at the same time (lesson 11 sends eight at once) each count, so
+  the floor of a paced run. Answers played at the same time (lesson 16 sends eight at once) each count, so
   a notebook can finish under its sum.
 
 Each figure is measured `--repeats` times: its headline (the median) comes with `<name>_min` and `<name>_max`,
@@ -67,8 +67,8 @@ __all__ = [
     "synthetic_stream",
 ]
 
-TEMPLATE_FIXTURE = "11_latency_and_stop/latency_long_answer"
-TIMING_FIXTURE = "11_latency_and_stop/latency_long_answer"
+TEMPLATE_FIXTURE = "16_latency_and_stop/latency_long_answer"
+TIMING_FIXTURE = "16_latency_and_stop/latency_long_answer"
 REPLAY_ENV = {"LABS_MODE": "replay", "LABS_REPLAY_SPEED": "0"}
 NBVAL = ["--nbval-sanitize-with", "tests/nbval_sanitize.cfg", "--nbval-current-env", "-p", "tests.nbval_support"]
 
@@ -450,7 +450,7 @@ def run(selected: Sequence[str] = MEASUREMENTS, quick: bool = False, repeats: in
         elif name == "P2":
             figures[name] = p2_loopback_vs_memory(50, 2) if quick else p2_loopback_vs_memory(repeats=max(5, repeats))
         elif name == "P3":
-            figures[name] = p3_replay_timing("11_latency_and_stop/latency_short_answer", 1) if quick else p3_replay_timing(runs=repeats)
+            figures[name] = p3_replay_timing("16_latency_and_stop/latency_short_answer", 1) if quick else p3_replay_timing(runs=repeats)
         elif name == "P4":
             figures[name] = p4_sse_relay(args=QUICK_RELAY if quick else ()) or "not available"
         elif name == "P5":

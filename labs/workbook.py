@@ -42,7 +42,8 @@ one lesson over: it renames the workspace copy to `NN_slug.<date-time>.ipynb` be
 current learner copy in. It keeps rather than refuses because a learner asking for a fresh start
 usually still wants the old answers to copy from, and a flag to remember protects less than a file
 that cannot be lost. `grade` with no path grades the workspace's lesson notebooks (by their exact
-names: the kept earlier copies are not graded twice).
+names: the kept earlier copies are not graded twice). When lessons are renumbered, `workspace` first moves a
+copy kept under a lesson's old name to its new one (`RENUMBERED`), so the answers follow their lesson.
 
 `grade` and `grade-class` live in `labs.grading`; this module only dispatches them.
 """
@@ -72,6 +73,7 @@ __all__ = [
     "fresh_copy",
     "learner_copy",
     "main",
+    "migrate_workspace",
     "render",
     "unexecuted_cells",
     "workspace_lessons",
@@ -248,6 +250,53 @@ def fill_workspace(notebooks: Path, workspace: Path) -> list[Path]:
     return copied
 
 
+# Lessons that changed number (December 2026: lessons 06 to 11 moved up to leave room for the second halves of
+# the long ones). A workspace copy under its old name moves to its new name, with its answers.
+RENUMBERED = {
+    "11_latency_and_stop": "16_latency_and_stop",
+    "10_resilience": "14_resilience",
+    "09_sse_to_the_browser": "12_sse_to_the_browser",
+    "08_semantic_kernel_streaming": "10_semantic_kernel_streaming",
+    "07_azure_tools_and_async": "09_azure_tools_and_async",
+    "06_azure_event_handlers": "07_azure_event_handlers",
+}
+
+
+def migrate_workspace(workspace: Path, renumbered: dict[str, str] | None = None) -> tuple[list[tuple[Path, Path]], list[tuple[Path, Path]]]:
+    """Move each workspace lesson kept under an old number to its new name: (moved, left because both names exist).
+
+    The learner's cells are kept as they are, outputs included; only what names the lesson changes: each cell id
+    `lOLD-..` becomes `lNEW-..` (the grader finds an answer by its cell's id) and each quoted exercise id `"OLD.M"`
+    and `Exercise OLD.M` in a cell becomes NEW.M (`labs.check("6.1", ...)` asks lesson 06's checker). A workspace
+    holding both names is left alone: which copy holds the answers is the learner's call, and the message says so.
+    """
+    moved: list[tuple[Path, Path]] = []
+    clashes: list[tuple[Path, Path]] = []
+    for old_name, new_name in (renumbered or RENUMBERED).items():
+        old, new = workspace / f"{old_name}.ipynb", workspace / f"{new_name}.ipynb"
+        if not old.is_file():
+            continue
+        if new.exists():
+            clashes.append((old, new))
+            continue
+        notebook = nbformat.read(old, as_version=4)
+        _renumber_cells(notebook, int(old_name[:2]), int(new_name[:2]))
+        with new.open("x", encoding="utf-8") as written:  # "x": never over a file that appeared just now
+            nbformat.write(notebook, written)
+        old.unlink()
+        moved.append((old, new))
+    return moved, clashes
+
+
+def _renumber_cells(notebook: NotebookNode, old: int, new: int) -> None:
+    cell_id = re.compile(rf"^l{old:02d}-")
+    exercise_id = re.compile(rf"(?<=[\"'])({old})\.(\d+)(?=[\"'])|(?<=Exercise ){old}\.(?=\d)")
+    for cell in notebook.cells:
+        if cell.get("id"):
+            cell["id"] = cell_id.sub(f"l{new:02d}-", cell["id"])
+        cell.source = exercise_id.sub(lambda m: f"{new}.{m[2]}" if m[1] else f"{new}.", cell.source)
+
+
 def fresh_copy(lesson: str, notebooks: Path, workspace: Path, now: float | None = None) -> tuple[Path, Path | None]:
     """A fresh workspace copy of `lesson` ("03", "3" or "03_streamed_tool_calls"): the copy, and where the earlier one went."""
     source = _lesson_notebook(lesson, notebooks)
@@ -398,6 +447,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _workspace_command(arguments: argparse.Namespace) -> int:
     if arguments.command == "workspace":
+        moved, clashes = migrate_workspace(arguments.workspace)
+        for before, after in moved:
+            print(f"Renamed {_show(before)} to {after.name}: the lessons were renumbered, and your answers moved with it.")
+        for before, after in clashes:
+            print(f"Left {_show(before)} and {_show(after)} as they are: lesson {before.name[:2]} is now {after.name[:2]}, "
+                  f"and both names are in your workspace. Keep your answers in {after.name}, the name the grader reads.")
         copied = fill_workspace(arguments.notebooks, arguments.workspace)
         if copied:
             print(f"Copied {len(copied)} lesson{'s' if len(copied) > 1 else ''} into {_show(arguments.workspace)}/: work there "

@@ -1,8 +1,8 @@
 """Authoring lessons 03+ from their notebooks: a prompt changed in its cell reaches the fixture, tool rounds included.
 
 The end-to-end tests run lesson 03's solution (a tool round: the call, then the follow-up with its result),
-lesson 06's and 07's (Azure AI Agents: runs, polls and tool-output submissions, keyed model turn by model turn) and
-the web app's cells of lesson 09 (its Azure backend creates the thread before the agent) in a temp folder, with one
+lesson 07's and 09's (Azure AI Agents: runs, polls and tool-output submissions, keyed model turn by model turn) and
+the web app's cells of lesson 12 (its Azure backend creates the thread before the agent) in a temp folder, with one
 prompt reworded in its cell, and read the fixture written. The small tests pin how one request the
 notebook makes more than once is kept, that a request is keyed within its own endpoint, that the model turns
 rebuilt from an Azure recording are those the stand-in read, and that one Azure conversation is one scenario.
@@ -20,9 +20,9 @@ import pytest
 
 from labs.lessons import Reply, Scenario, ToolCall
 from labs.lessons.from_notebook import AuthoringError, ScenarioKeyer, TurnKeyer, _assign, _assign_conversations, author_lesson, recorded_turns
-from labs.lessons.lesson_06 import scenarios as guide
-from labs.lessons.lesson_07 import scenarios as desk
-from labs.lessons.lesson_09 import scenarios as web
+from labs.lessons.lesson_07 import scenarios as guide
+from labs.lessons.lesson_09 import scenarios as desk
+from labs.lessons.lesson_12 import scenarios as web
 from labs.replay import load_cassette
 from labs.replay.cassette import Cassette, Interaction, RecordedEvent, RecordedRequest, RecordedResponse, load_cassettes
 from labs.replay.sse import SSEParser
@@ -31,9 +31,9 @@ from labs.replay.standins.openai import OpenAIStandIn
 
 REPO = Path(__file__).resolve().parent.parent
 TWO_CITIES = "03_streamed_tool_calls/two_cities"
-TRAIL_GUIDE = "06_azure_event_handlers/trail_guide"
-WEATHER_DESK = "07_azure_tools_and_async/weather_desk"
-RAIN_TIPS = "09_sse_to_the_browser/azure_rain_tips"
+TRAIL_GUIDE = "07_azure_event_handlers/trail_guide"
+WEATHER_DESK = "09_azure_tools_and_async/weather_desk"
+RAIN_TIPS = "12_sse_to_the_browser/azure_rain_tips"
 
 
 def test_a_prompt_reworded_in_a_lesson_03_cell_is_what_its_tool_round_fixture_records(tmp_path: Path) -> None:
@@ -74,15 +74,15 @@ def _workbook(tmp_path: Path, notebook_name: str) -> tuple[Path, nbformat.Notebo
     return root, nbformat.read(REPO / "solutions" / notebook_name, as_version=4)
 
 
-def test_a_prompt_reworded_in_a_lesson_07_cell_is_what_its_azure_conversation_records(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_prompt_reworded_in_a_lesson_09_cell_is_what_its_azure_conversation_records(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(desk, "AZURE_STANDIN", InstantAzureStandIn, raising=False)  # pacing is not what this test is about
-    root, notebook = _workbook(tmp_path, "07_azure_tools_and_async.ipynb")
-    (cell,) = [c for c in notebook.cells if c.get("id") == "l07-10"]
+    root, notebook = _workbook(tmp_path, "09_azure_tools_and_async.ipynb")
+    (cell,) = [c for c in notebook.cells if c.get("id") == "l09-10"]
     assert "this weekend?" in cell.source
     cell.source = cell.source.replace("this weekend?", "on Saturday?")  # the prompt's one place
-    nbformat.write(notebook, root / "solutions" / "07_azure_tools_and_async.ipynb")
+    nbformat.write(notebook, root / "solutions" / "09_azure_tools_and_async.ipynb")
 
-    report = author_lesson("07", root=root, record_dir=tmp_path / "fixtures")
+    report = author_lesson("09", root=root, record_dir=tmp_path / "fixtures")
 
     assert report.written == [WEATHER_DESK]
     (written,) = load_cassettes([tmp_path / "fixtures"])
@@ -100,7 +100,7 @@ def test_a_prompt_reworded_in_a_lesson_07_cell_is_what_its_azure_conversation_re
 
 
 class InstantPacedAzureStandIn(guide.PacedAzureStandIn):
-    """Lesson 06's stand-in sending each stream at once: its polls still see the runs progress, poll by poll."""
+    """Lesson 07's stand-in sending each stream at once: its polls still see the runs progress, poll by poll."""
 
     @staticmethod
     async def _paced(frames: list) -> AsyncIterator[bytes]:
@@ -108,15 +108,15 @@ class InstantPacedAzureStandIn(guide.PacedAzureStandIn):
             yield frame.data
 
 
-def test_a_prompt_reworded_in_a_lesson_06_cell_is_what_its_event_handler_conversation_records(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_prompt_reworded_in_a_lesson_07_cell_is_what_its_event_handler_conversation_records(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(guide, "AZURE_STANDIN", InstantPacedAzureStandIn)  # pacing is not what this test is about
-    root, notebook = _workbook(tmp_path, "06_azure_event_handlers.ipynb")
-    (cell,) = [c for c in notebook.cells if c.get("id") == "l06-12"]
+    root, notebook = _workbook(tmp_path, "07_azure_event_handlers.ipynb")
+    (cell,) = [c for c in notebook.cells if c.get("id") == "l07-12"]
     assert "before setting out on a mountain hike?" in cell.source
     cell.source = cell.source.replace("before setting out on a mountain hike?", "before a mountain hike?")  # the prompt's one place
-    nbformat.write(notebook, root / "solutions" / "06_azure_event_handlers.ipynb")
+    nbformat.write(notebook, root / "solutions" / "07_azure_event_handlers.ipynb")
 
-    report = author_lesson("06", root=root, record_dir=tmp_path / "fixtures")
+    report = author_lesson("07", root=root, record_dir=tmp_path / "fixtures")
 
     assert report.written == [TRAIL_GUIDE]
     (written,) = load_cassettes([tmp_path / "fixtures"])
@@ -131,18 +131,18 @@ def test_a_prompt_reworded_in_a_lesson_06_cell_is_what_its_event_handler_convers
     assert asked(committed)[0] == "What should I check before setting out on a mountain hike?"  # the repo's is untouched
 
 
-def test_a_prompt_reworded_in_a_lesson_09_cell_is_what_the_web_apps_azure_chain_records(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_prompt_reworded_in_a_lesson_12_cell_is_what_the_web_apps_azure_chain_records(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # The web app's Azure backend creates the thread before the agent: its POST /threads still opens the fixture.
     monkeypatch.setattr(web, "AZURE_STANDIN", InstantAzureStandIn, raising=False)  # pacing is not what this test is about
     monkeypatch.setattr(OpenAIStandIn, "_delays", lambda self, count, reply, rng: [0.0] * count)
-    root, notebook = _workbook(tmp_path, "09_sse_to_the_browser.ipynb")
-    notebook.cells = [c for c in notebook.cells if c.get("id") in ("l09-02", "l09-04", "l09-10", "l09-12")]  # the app, and its prompts
-    (cell,) = [c for c in notebook.cells if c.get("id") == "l09-12"]
+    root, notebook = _workbook(tmp_path, "12_sse_to_the_browser.ipynb")
+    notebook.cells = [c for c in notebook.cells if c.get("id") in ("l12-02", "l12-04", "l12-10", "l12-12")]  # the app, and its prompts
+    (cell,) = [c for c in notebook.cells if c.get("id") == "l12-12"]
     assert "three tips for hiking in the rain." in cell.source
     cell.source = cell.source.replace("three tips for hiking in the rain.", "three tips for hiking in a downpour.")  # the prompt's one place
-    nbformat.write(notebook, root / "solutions" / "09_sse_to_the_browser.ipynb")
+    nbformat.write(notebook, root / "solutions" / "12_sse_to_the_browser.ipynb")
 
-    report = author_lesson("09", root=root, record_dir=tmp_path / "fixtures", only=[RAIN_TIPS])
+    report = author_lesson("12", root=root, record_dir=tmp_path / "fixtures", only=[RAIN_TIPS])
 
     assert report.written == [RAIN_TIPS]
     (written,) = load_cassettes([tmp_path / "fixtures"])
@@ -205,7 +205,7 @@ def test_an_azure_conversation_holding_the_turns_of_two_scenarios_stops_authorin
     keyer = TurnKeyer(scenarios, {WEATHER_DESK: fixture})
     (first_thread, _), (second_thread, _) = recorded_turns(fixture)[0], recorded_turns(fixture)[2]
     keyer.decisions += [(first_thread, WEATHER_DESK, 0), (second_thread, "99_demo/other", 0)]
-    with pytest.raises(AuthoringError, match="holds model turns of 07_azure_tools_and_async/weather_desk and 99_demo/other"):
+    with pytest.raises(AuthoringError, match="holds model turns of 09_azure_tools_and_async/weather_desk and 99_demo/other"):
         _assign_conversations([fixture], keyer)
     keyer.decisions.pop()
     assert _assign_conversations([fixture], keyer) == {WEATHER_DESK: fixture}

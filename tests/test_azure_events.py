@@ -30,8 +30,8 @@ from labs.azure_events import (
 )
 from labs.recordings import fixture
 
-GUIDE = "06_azure_event_handlers/trail_guide"
-DESK = "07_azure_tools_and_async/weather_desk"
+GUIDE = "07_azure_event_handlers/trail_guide"
+DESK = "09_azure_tools_and_async/weather_desk"
 
 
 def streamed_events(name: str) -> list[list[Any]]:

@@ -17,7 +17,7 @@ import pytest
 from httpx_sse import aconnect_sse
 
 import labs
-from labs.lessons.lesson_09.scenarios import ANSWERS, PROMPTS
+from labs.lessons.lesson_12.scenarios import ANSWERS, PROMPTS
 from labs.web import create_app
 
 STREAMS = 50

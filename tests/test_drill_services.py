@@ -248,7 +248,7 @@ DOCUMENTED = ["thread.run.created", "thread.run.queued", "thread.run.in_progress
 
 
 class Collector(AgentEventHandler):
-    """Keeps the text and the run statuses; with `client`, submits tool outputs itself (exercise 7.1's way)."""
+    """Keeps the text and the run statuses; with `client`, submits tool outputs itself (exercise 9.1's way)."""
 
     def __init__(self, client: Any = None) -> None:
         super().__init__()

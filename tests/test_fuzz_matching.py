@@ -118,7 +118,7 @@ def test_a_changed_prompt_never_matches_another_conversations_recording(cassette
 
 # -- interleaved conversations each get their own recording ---------------------------------------
 
-WEB_AZURE = [c for c in WORKBOOK if c.name in ("09_sse_to_the_browser/azure_rain_tips", "09_sse_to_the_browser/azure_forecast_tool")]
+WEB_AZURE = [c for c in WORKBOOK if c.name in ("12_sse_to_the_browser/azure_rain_tips", "12_sse_to_the_browser/azure_forecast_tool")]
 
 
 def _replayed_id(response: RecordedResponse) -> str | None:

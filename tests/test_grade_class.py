@@ -19,9 +19,9 @@ from labs.grading.sample import write_sample_class
 from labs.workbook import main
 
 REPO = Path(__file__).resolve().parent.parent
-BASIC, TOOLS, SSE = "01_basic_streaming", "03_streamed_tool_calls", "09_sse_to_the_browser"
+BASIC, TOOLS, SSE = "01_basic_streaming", "03_streamed_tool_calls", "12_sse_to_the_browser"
 
-# The cases of the instructor's checkers (labs/lessons/lesson_01/checks.py and lesson_09/checks.py).
+# The cases of the instructor's checkers (labs/lessons/lesson_01/checks.py and lesson_12/checks.py).
 PLAIN, USAGE_CHUNK, NO_TEXT = (
     "a plain text stream", "a stream ending in a usage chunk (choices == [])", "a stream whose deltas carry no text (content None)",
 )
@@ -30,13 +30,13 @@ SSE_CASES = ("a text delta", "a delta holding newlines", "a delta with non-ASCII
 NOT_DONE_1 = (BASIC, "1.1", "not_done", "complete collect_stream")
 NOT_DONE_2 = (BASIC, "1.2", "not_done", "complete print_whole_words")  # the lesson's second exercise, untouched
 SOLVED_1 = [(BASIC, "1.1", "passed", ""), (BASIC, "1.2", "passed", "")]  # a solved notebook answers both
-SSE_NOT_DONE = [(SSE, "9.2", "not_done", "complete add_chat_route"), (SSE, "9.3", "not_done", "complete page_script")]
-SSE_SOLVED = [(SSE, f"9.{n}", "passed", "") for n in (1, 2, 3)]
+SSE_NOT_DONE = [(SSE, "12.2", "not_done", "complete add_chat_route"), (SSE, "12.3", "not_done", "complete page_script")]
+SSE_SOLVED = [(SSE, f"12.{n}", "passed", "") for n in (1, 2, 3)]
 ALL_EXERCISES = {  # every exercise of every lesson, in lesson order
     "01_basic_streaming": ("1.1", "1.2"), "02_collect_while_streaming": ("2.1", "2.2"), "03_streamed_tool_calls": ("3.1", "3.2"),
-    "04_tool_progress": ("4.1", "4.2"), "05_agents_sdk_streaming": ("5.1", "5.2"), "06_azure_event_handlers": ("6.1", "6.2"),
-    "07_azure_tools_and_async": ("7.1", "7.2"), "08_semantic_kernel_streaming": ("8.1", "8.2"),
-    "09_sse_to_the_browser": ("9.1", "9.2", "9.3"), "10_resilience": ("10.1", "10.2"), "11_latency_and_stop": ("11.1", "11.2"),
+    "04_tool_progress": ("4.1", "4.2"), "05_agents_sdk_streaming": ("5.1", "5.2"), "07_azure_event_handlers": ("7.1", "7.2"),
+    "09_azure_tools_and_async": ("9.1", "9.2"), "10_semantic_kernel_streaming": ("10.1", "10.2"),
+    "12_sse_to_the_browser": ("12.1", "12.2", "12.3"), "14_resilience": ("14.1", "14.2"), "16_latency_and_stop": ("16.1", "16.2"),
 }
 
 
@@ -57,17 +57,17 @@ EXPECTED: dict[str, list[tuple[str, str, str, str | tuple[str, ...]]]] = {
     "solved_folder": [*SOLVED_1, (TOOLS, "3.1", "passed", ""), (TOOLS, "3.2", "passed", ""), *SSE_SOLVED],
     "retyped_exercise_cell": SOLVED_1,
     "untouched": basic(NOT_DONE_1),
-    "untouched_folder": [NOT_DONE_1, NOT_DONE_2, (SSE, "9.1", "not_done", "complete frame"), *SSE_NOT_DONE],
+    "untouched_folder": [NOT_DONE_1, NOT_DONE_2, (SSE, "12.1", "not_done", "complete frame"), *SSE_NOT_DONE],
     "mixed_folder": [
         *SOLVED_1, (TOOLS, "3.1", "not_done", "complete accumulate_tool_calls"), (TOOLS, "3.2", "not_done", "complete answer_with_tools"),
-        (SSE, "9.1", "failed", (SSE_CASES[2],)), *SSE_NOT_DONE,
+        (SSE, "12.1", "failed", (SSE_CASES[2],)), *SSE_NOT_DONE,
     ],
     "wrong_no_empty_choices": basic((BASIC, "1.1", "failed", (USAGE_CHUNK,))),
     "wrong_none_content": basic((BASIC, "1.1", "failed", (PLAIN, USAGE_CHUNK, NO_TEXT))),
     "wrong_no_print": basic((BASIC, "1.1", "failed", (PLAIN, USAGE_CHUNK))),  # a stream with no text prints nothing anyway
-    "wrong_spaced_json": [(SSE, "9.1", "failed", SSE_CASES), *SSE_NOT_DONE],
-    "wrong_ascii_json": [(SSE, "9.1", "failed", (SSE_CASES[2],)), *SSE_NOT_DONE],
-    "wrong_text_not_bytes": [(SSE, "9.1", "failed", SSE_CASES), *SSE_NOT_DONE],
+    "wrong_spaced_json": [(SSE, "12.1", "failed", SSE_CASES), *SSE_NOT_DONE],
+    "wrong_ascii_json": [(SSE, "12.1", "failed", (SSE_CASES[2],)), *SSE_NOT_DONE],
+    "wrong_text_not_bytes": [(SSE, "12.1", "failed", SSE_CASES), *SSE_NOT_DONE],
     "tamper_report_file": basic(NOT_DONE_1),
     "tamper_report_file_in_exercise_cell": basic(NOT_DONE_1),
     "tamper_check_deleted": basic(NOT_DONE_1),
@@ -86,7 +86,7 @@ EXPECTED: dict[str, list[tuple[str, str, str, str | tuple[str, ...]]]] = {
     "crash_segfault": notebook_failed("crashed (SIGSEGV)"),
     "crash_os_exit": notebook_failed("exited (code 3)"),
     "sys_exit": basic((BASIC, "1.1", "failed", "your code raised SystemExit: bye")),
-    "huge_output": [(SSE, f"9.{n}", "failed", "your code printed more than 1 MB") for n in (1, 2, 3)],
+    "huge_output": [(SSE, f"12.{n}", "failed", "your code printed more than 1 MB") for n in (1, 2, 3)],
     "not_json": [("-", "-", "failed", "not_json.ipynb is not a notebook")],
     "json_not_notebook": [("-", "-", "failed", "01_basic_streaming.ipynb is not a notebook")],
     "unknown_lesson": [("-", "-", "failed", "matches no lesson")],

@@ -21,7 +21,7 @@ import labs
 from labs.checks import Case, Mistake, evaluate, exercise, hint_for
 from labs.grading.lessons import load_lessons
 from labs.lessons.lesson_05.checks import expected_row
-from labs.lessons.lesson_07.scenarios import ToolRunner
+from labs.lessons.lesson_09.scenarios import ToolRunner
 from labs.toolcalls import ToolCall, accumulate_tool_calls, run_tool_call
 from tests.exercise_support import hints, lesson_01_loop
 
@@ -167,7 +167,7 @@ def text_for_every_raw_event(at: float, event: Any) -> Any:
     return TextRow(at, event.data.delta) if event.type == "raw_response_event" else expected_row(at, event)
 
 
-# -- 6.1: tally a run's events ----------------------------------------------------------------------------
+# -- 7.1: tally a run's events ----------------------------------------------------------------------------
 
 
 def stops_at_done(stream: AgentEventHandler) -> tuple[Counter[str], str]:
@@ -186,7 +186,7 @@ def counts_whole_items(stream: AgentEventHandler) -> tuple[Counter[Any], str]:
     return Counter((item[0], type(item[1]).__name__) for item in items), "".join(d.text for _, d, _ in items if isinstance(d, MessageDeltaChunk))
 
 
-# -- 7.1: submit tool outputs by hand ---------------------------------------------------------------------
+# -- 9.1: submit tool outputs by hand ---------------------------------------------------------------------
 
 
 class AnswersTheFirstCall(ToolRunner):
@@ -209,7 +209,7 @@ class PassesTheArgumentsText(ToolRunner):
                 self.functions[call.function.name](call.function.arguments)
 
 
-# -- 8.1: a two-turn conversation -------------------------------------------------------------------------
+# -- 10.1: a two-turn conversation -------------------------------------------------------------------------
 
 
 async def streamed(service: Any, history: Any) -> list[Any]:
@@ -250,7 +250,7 @@ async def returns_the_messages(service: Any, history: Any, questions: list[str])
     return answers
 
 
-# -- 9.1: frame one event ---------------------------------------------------------------------------------
+# -- 12.1: frame one event ---------------------------------------------------------------------------------
 
 
 def frame_spaced(event_type: str, data: dict[str, Any], event_id: int) -> bytes:
@@ -265,7 +265,7 @@ def frame_ascii(event_type: str, data: dict[str, Any], event_id: int) -> bytes:
     return f"id: {event_id}\nevent: {event_type}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
 
 
-# -- 11.1: stream metrics ---------------------------------------------------------------------------------
+# -- 16.1: stream metrics ---------------------------------------------------------------------------------
 
 
 class Metrics:
@@ -319,19 +319,19 @@ WRONG_ANSWERS = [
     ("4.1", drops_failures, "a round of four, three failing: one message per call, in order", "still needs its tool message"),
     ("5.1", spells_occurred, "a handoff to another agent", "'handoff_occured' (one r)"),
     ("5.1", text_for_every_raw_event, "narration only: agent_updated, text deltas, one message", "ResponseTextDeltaEvent have a .delta"),
-    ("6.1", stops_at_done, "a tool round: two HTTP streams chained on one handler", "'done' comes once per HTTP stream"),
-    ("6.1", counts_whole_items, "a text run", "count the event_type"),
-    ("7.1", AnswersTheFirstCall, "two calls in one required action", "answer every call in tool_calls"),
-    ("7.1", StreamsIntoAnotherHandler, "two calls in one required action", "went to another handler or to none"),
-    ("7.1", PassesTheArgumentsText, "two calls in one required action", "function(**arguments)"),
-    ("8.1", forgets_the_replies, "every request carried the conversation so far", "went without the first answer"),
-    ("8.1", keeps_the_last_chunk, "every request carried the conversation so far", "one chunk, not the whole reply"),
-    ("8.1", returns_the_messages, "both answers streamed and returned", "not the message objects"),
-    ("9.1", frame_spaced, "a text delta", "space after ',' and ':'"),
-    ("9.1", frame_as_text, "a text delta", "encode the frame's text"),
-    ("9.1", frame_ascii, "a delta with non-ASCII text", "escapes every non-ASCII character"),
-    ("11.1", FirstEventMetrics, "a stream that opens with a role chunk (no text)", "a role chunk or a tool call's first piece comes earlier"),
-    ("11.1", EveryEventMetrics, "a stream that ends with a usage chunk", "text_events counts only the events that carry text"),
+    ("7.1", stops_at_done, "a tool round: two HTTP streams chained on one handler", "'done' comes once per HTTP stream"),
+    ("7.1", counts_whole_items, "a text run", "count the event_type"),
+    ("9.1", AnswersTheFirstCall, "two calls in one required action", "answer every call in tool_calls"),
+    ("9.1", StreamsIntoAnotherHandler, "two calls in one required action", "went to another handler or to none"),
+    ("9.1", PassesTheArgumentsText, "two calls in one required action", "function(**arguments)"),
+    ("10.1", forgets_the_replies, "every request carried the conversation so far", "went without the first answer"),
+    ("10.1", keeps_the_last_chunk, "every request carried the conversation so far", "one chunk, not the whole reply"),
+    ("10.1", returns_the_messages, "both answers streamed and returned", "not the message objects"),
+    ("12.1", frame_spaced, "a text delta", "space after ',' and ':'"),
+    ("12.1", frame_as_text, "a text delta", "encode the frame's text"),
+    ("12.1", frame_ascii, "a delta with non-ASCII text", "escapes every non-ASCII character"),
+    ("16.1", FirstEventMetrics, "a stream that opens with a role chunk (no text)", "a role chunk or a tool call's first piece comes earlier"),
+    ("16.1", EveryEventMetrics, "a stream that ends with a usage chunk", "text_events counts only the events that carry text"),
 ]
 
 

@@ -204,10 +204,10 @@ def test_an_untouched_exercise_reports_not_done(lab: Lab, page: Any) -> None:
 
 
 def test_stop_keeps_the_partial_text_when_pressed_by_hand(lab: Lab, page: Any) -> None:
-    notebook = "11_latency_and_stop.ipynb"
-    widget, starting, collecting = (_cell_index(notebook, cell_id) for cell_id in ("l11-18", "l11-21", "l11-22"))
+    notebook = "16_latency_and_stop.ipynb"
+    widget, starting, collecting = (_cell_index(notebook, cell_id) for cell_id in ("l16-18", "l16-21", "l16-22"))
     _open_notebook(page, lab.open(notebook))
-    for cell_id in ("l11-02", "l11-04", "l11-18", "l11-19"):  # the imports, the client, the button, the reader
+    for cell_id in ("l16-02", "l16-04", "l16-18", "l16-19"):  # the imports, the client, the button, the reader
         _run_cell(page, _cell_index(notebook, cell_id))
     # As the notebook says: set PRESS_STOP_AFTER = None and run the two cells again.
     page.locator(f"{_cell(starting)} .cm-content").click()
@@ -224,7 +224,7 @@ def test_stop_keeps_the_partial_text_when_pressed_by_hand(lab: Lab, page: Any) -
     page.locator(_cell(widget)).evaluate("cell => cell.scrollIntoView({block: 'start'})")  # the button, the text, the print
     page.screenshot(path=lab.shots / "05-stop-keeps-the-partial-text.png")
     printed = page.locator(f"{_cell(collecting)} .jp-OutputArea").text_content()
-    shown, whole = text.text_content().strip(), chat_text("11_latency_and_stop/stopped_by_reader").strip()
+    shown, whole = text.text_content().strip(), chat_text("16_latency_and_stop/stopped_by_reader").strip()
     assert "Stopped: kept" in printed and "HTTP response closed: True" in printed and "Error" not in printed, printed
     assert button.text_content().strip() == "Stopped" and button.is_disabled()
     assert 0 < len(shown) < len(whole) and whole.startswith(shown), shown

@@ -32,7 +32,7 @@ def test_list_prints_every_scenario_once_and_each_names_a_committed_fixture() ->
     assert listed.returncode == 0, listed.stderr
     names = [line.split()[0] for line in listed.stdout.splitlines() if line.strip()]
     assert len(names) == len(set(names)), "a scenario is listed twice"
-    # Every scenario writes labs/fixtures/<name>.yaml, lesson 10's post-processed faults included (they rewrite
+    # Every scenario writes labs/fixtures/<name>.yaml, lesson 14's post-processed faults included (they rewrite
     # the file the scenario recorded), and every committed fixture is some scenario's, so it can be recorded again.
     assert set(names) == committed_fixtures()
     assert "sdk_smoke/azure_text  [azure]" in listed.stdout and "sdk_smoke/chat_text  [openai]" in listed.stdout

@@ -87,9 +87,12 @@ def run_in_background(
 
 
 @pytest.fixture(scope="module")
-def runs(drill: DrillServices) -> dict[Path, Future[list[str]]]:
-    notebooks = [nbformat.read(path, as_version=4) for path in NOTEBOOKS]
-    return dict(zip(NOTEBOOKS, run_in_background(notebooks, kernel_environment(drill), AT_ONCE)))
+def runs(drill: DrillServices, request: pytest.FixtureRequest) -> dict[Path, Future[list[str]]]:
+    """The selected notebooks' runs, started together (`-k 05_` runs lesson 05 alone)."""
+    selected = {item.callspec.params.get("path") for item in request.session.items if hasattr(item, "callspec")}
+    chosen = [path for path in NOTEBOOKS if path in selected]
+    notebooks = [nbformat.read(path, as_version=4) for path in chosen]
+    return dict(zip(chosen, run_in_background(notebooks, kernel_environment(drill), AT_ONCE)))
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

@@ -30,7 +30,7 @@ MODULE_TESTS: Mapping[str, tuple[str, ...]] = {
     "labs.replay.surfaces": ("tests/test_surfaces.py", "tests/test_replay.py", "tests/test_survivors.py"),
     "labs.toolcalls": ("tests/test_toolcalls.py",),
     "labs.reply": ("tests/test_reply.py",),
-    "labs.resilience": ("tests/test_lesson_10_resilience.py", "tests/test_survivors.py"),
+    "labs.resilience": ("tests/test_lesson_14_resilience.py", "tests/test_survivors.py"),
     "labs.checks": ("tests/test_checks.py", "tests/test_survivors.py"),
     "labs.workbook": ("tests/test_workbook.py",),
 }

@@ -41,7 +41,7 @@ def _streamed(cassette: Cassette) -> list[str]:
     return [event.data for interaction in cassette.interactions for event in interaction.response.events or []]
 
 
-@pytest.mark.parametrize(("lesson", "fixture"), [("01", "01_basic_streaming/three_layers"), ("06", "06_azure_event_handlers/trail_guide")])
+@pytest.mark.parametrize(("lesson", "fixture"), [("01", "01_basic_streaming/three_layers"), ("07", "07_azure_event_handlers/trail_guide")])
 def test_refresh_rerecords_a_lesson_and_its_strict_nbval_passes(lesson: str, fixture: str, tmp_path: Path) -> None:
     root = _copy(tmp_path)
     before = load_cassette(root / "labs" / "fixtures" / f"{fixture}.yaml")

@@ -1,7 +1,7 @@
 """The chat web app in-process (httpx.ASGITransport, or the ASGI callable itself), then once over loopback.
 
 Every recorded prompt of every backend goes through the real SDK and the relay; the expected text and
-tool calls come from the scenarios that recorded the fixtures (`labs.lessons.lesson_09.scenarios`), never from
+tool calls come from the scenarios that recorded the fixtures (`labs.lessons.lesson_12.scenarios`), never from
 the code under test. Disconnects are simulated at the ASGI level, where the test decides exactly when
 the client goes away and can then look at everything the backend left behind.
 """
@@ -24,7 +24,7 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 
 import labs
-from labs.lessons.lesson_09.scenarios import ANSWERS, PROMPTS, SCENARIOS
+from labs.lessons.lesson_12.scenarios import ANSWERS, PROMPTS, SCENARIOS
 from labs.web import MAX_MESSAGE_CHARS, create_app, serve
 from labs.web.backends import AgentsBackend, AzureBackend, Backend, ChatBackend, SKBackend
 from labs.web.events import Error, ResponseComplete, SessionUpdate, TextDeltaEvent, ToolComplete, ToolStart, TypingStart, encode
@@ -400,7 +400,7 @@ def test_the_vendored_libraries_are_the_pinned_files_with_their_licence(file: st
     assert f'src="static/{file}"' in (STATIC_DIR / "index.html").read_text()
 
 
-# -- exercise 9.1: one event framed by hand -------------------------------------------------------
+# -- exercise 12.1: one event framed by hand -------------------------------------------------------
 
 
 def test_exercise_9_1_accepts_the_librarys_bytes_and_names_common_mistakes() -> None:
@@ -416,13 +416,13 @@ def test_exercise_9_1_accepts_the_librarys_bytes_and_names_common_mistakes() -> 
         return f"data: {data.get('delta', '')}\n\n".encode()
 
     def untouched(event: str, data: dict[str, Any], event_id: int) -> bytes:
-        raise NotImplementedError("Exercise 9.1: complete frame")
+        raise NotImplementedError("Exercise 12.1: complete frame")
 
-    assert check("9.1", by_hand).status == "passed"
-    spaced = check("9.1", spaced_json)
+    assert check("12.1", by_hand).status == "passed"
+    spaced = check("12.1", spaced_json)
     assert spaced.status == "failed" and "separators" in spaced.hint
-    assert all(not case.passed for case in check("9.1", course_material).cases)
-    assert check("9.1", untouched).status == "not_done"
+    assert all(not case.passed for case in check("12.1", course_material).cases)
+    assert check("12.1", untouched).status == "not_done"
 
 
 def test_the_command_line_names_a_busy_port_and_how_to_avoid_it() -> None:

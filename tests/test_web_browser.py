@@ -29,7 +29,7 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 
 import labs
-from labs.lessons.lesson_09.scenarios import ANSWERS, PROMPTS, SCENARIOS
+from labs.lessons.lesson_12.scenarios import ANSWERS, PROMPTS, SCENARIOS
 from labs.web import WebServer, create_app
 from labs.web.backends import Backend, BackendName, default_backends
 from labs.web.events import BackendEvent, TextDeltaEvent, ToolComplete, ToolStart

@@ -17,7 +17,7 @@ import httpx
 import pytest
 from httpx_sse import aconnect_sse
 
-from labs.lessons.lesson_09.scenarios import PROMPTS
+from labs.lessons.lesson_12.scenarios import PROMPTS
 from labs.web import create_app, serve
 from labs.web.backends import Backend, BackendName
 from labs.web.events import BackendEvent, TextDeltaEvent

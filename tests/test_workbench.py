@@ -104,9 +104,9 @@ def test_lessons_without_a_lesson_lists_what_it_would_do_and_records_nothing() -
     assert done.returncode == 2
     assert "Nothing recorded" in done.stderr and "02: 4 fixtures, 4 from its notebook" in done.stderr
     assert "03: 2 fixtures, 1 from its notebook and 1 by a run in its scenarios.py" in done.stderr
-    assert "06: 1 fixture, 1 from its notebook" in done.stderr  # the Azure lessons too
-    assert "07: 3 fixtures, 1 from its notebook and 2 by a run in its scenarios.py" in done.stderr
-    assert "09: 11 fixtures, 10 from its notebook and 1 by a run in its scenarios.py" in done.stderr  # the web app's backends too
+    assert "07: 1 fixture, 1 from its notebook" in done.stderr  # the Azure lessons too
+    assert "09: 3 fixtures, 1 from its notebook and 2 by a run in its scenarios.py" in done.stderr
+    assert "12: 11 fixtures, 10 from its notebook and 1 by a run in its scenarios.py" in done.stderr  # the web app's backends too
     assert "make fixtures LESSON=02" in done.stderr
     helped = _run(REPO, "python", "-m", "labs.lessons", "--help")
     assert "02_collect_while_streaming/refusal" in helped.stdout and "A PREFIX selects" in helped.stdout
@@ -114,10 +114,10 @@ def test_lessons_without_a_lesson_lists_what_it_would_do_and_records_nothing() -
 
 def test_a_lessons_unit_tests_are_found_by_file_name(tmp_path: Path) -> None:
     (tmp_path / "tests").mkdir()
-    for name in ("test_lessons_02_04.py", "test_lesson_03_checks.py", "test_lesson_10.py", "test_lessons_runner.py", "test_reply.py"):
+    for name in ("test_lessons_02_04.py", "test_lesson_03_checks.py", "test_lesson_14.py", "test_lessons_runner.py", "test_reply.py"):
         (tmp_path / "tests" / name).touch()
     assert lesson_tests("03", tmp_path) == ["tests/test_lesson_03_checks.py", "tests/test_lessons_02_04.py"]
-    assert lesson_tests("10", tmp_path) == ["tests/test_lesson_10.py"]
+    assert lesson_tests("14", tmp_path) == ["tests/test_lesson_14.py"]
     assert lesson_tests("05", tmp_path) == []
 
 

@@ -17,6 +17,8 @@ import nbformat
 import pytest
 
 from labs.config import REPO_ROOT
+from labs.grading.lessons import load_lessons
+from labs.grading.submissions import read_notebook
 from labs.workbook import fill_workspace, fresh_copy, main, workspace_lessons
 
 LESSONS = ("00_setup_and_replay.ipynb", "01_basic_streaming.ipynb")
@@ -118,3 +120,52 @@ def test_two_fresh_copies_in_the_same_second_keep_both_earlier_ones(tmp_path: Pa
     assert kept == ["first try", "second try"]
     assert [path.name for path in workspace_lessons(notebooks, workspace)] == ["03_tools.ipynb"]
     assert fill_workspace(notebooks, workspace) == []  # the lesson is there: nothing copied, nothing overwritten
+
+
+def as_before_renumbering(notebook: nbformat.NotebookNode, old: int, new: int) -> nbformat.NotebookNode:
+    """A learner copy as it was when lesson `new` was numbered `old`: its cell ids and exercise ids."""
+    for cell in notebook.cells:
+        cell["id"] = re.sub(rf"^l{new:02d}-", f"l{old:02d}-", cell["id"])
+        cell.source = re.sub(rf"([\"']|Exercise ){new}\.(\d)", rf"\g<1>{old}.\2", cell.source)
+    return notebook
+
+
+def test_a_lesson_kept_under_its_old_number_moves_to_its_new_name_with_its_answers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    notebooks, workspace = tmp_path / "notebooks", tmp_path / "workspace"
+    notebooks.mkdir()
+    workspace.mkdir()
+    name = "16_latency_and_stop.ipynb"  # lesson 11 before the renumbering
+    shutil.copy2(REPO_ROOT / "notebooks" / name, notebooks / name)
+    current = nbformat.read(notebooks / name, as_version=4)
+    old = as_before_renumbering(nbformat.read(notebooks / name, as_version=4), 11, 16)
+    (stub,) = [cell for cell in old.cells if 'NotImplementedError("Exercise 11.1' in cell.source]
+    stub.source = "def stream_metrics(stream):\n    return 'my answer'  # exercise 11.1\n"
+    assert any('labs.check("11.1"' in cell.source for cell in old.cells)
+    nbformat.write(old, workspace / "11_latency_and_stop.ipynb")
+
+    assert main(["workspace", "--notebooks", str(notebooks), "--workspace", str(workspace)]) == 0
+    assert "11_latency_and_stop.ipynb to 16_latency_and_stop.ipynb" in capsys.readouterr().out
+    assert sorted(path.name for path in workspace.iterdir()) == [name]  # moved, not copied beside a blank one
+    moved = nbformat.read(workspace / name, as_version=4)
+    assert [cell["id"] for cell in moved.cells] == [cell["id"] for cell in current.cells]
+    answers = [cell for cell in moved.cells if cell.source != next(c.source for c in current.cells if c["id"] == cell["id"])]
+    assert [cell.source for cell in answers] == [stub.source]  # the answer, word for word; every other cell as the lesson has it
+    lessons = load_lessons(REPO_ROOT / "solutions")
+    found = read_notebook(workspace / name, lessons)
+    assert not isinstance(found, str) and found.lesson.name == "16_latency_and_stop"
+    assert stub.source in found.cells.values()  # the grader finds the answer in the exercise's cell
+
+
+def test_a_workspace_holding_both_numbers_of_a_lesson_is_left_as_it_is(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    notebooks, workspace = tmp_path / "notebooks", tmp_path / "workspace"
+    notebooks.mkdir()
+    workspace.mkdir()
+    (notebooks / "14_resilience.ipynb").write_text("generated", encoding="utf-8")
+    (workspace / "10_resilience.ipynb").write_text("answers from before", encoding="utf-8")
+    (workspace / "14_resilience.ipynb").write_text("answers since", encoding="utf-8")
+    assert main(["workspace", "--notebooks", str(notebooks), "--workspace", str(workspace)]) == 0
+    said = capsys.readouterr().out
+    assert "Left workspace/10_resilience.ipynb" in said or "10_resilience.ipynb and" in said
+    assert "Keep your answers in 14_resilience.ipynb" in said
+    assert (workspace / "10_resilience.ipynb").read_text(encoding="utf-8") == "answers from before"
+    assert (workspace / "14_resilience.ipynb").read_text(encoding="utf-8") == "answers since"

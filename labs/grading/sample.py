@@ -26,7 +26,7 @@ from labs.workbook import learner_copy
 
 __all__ = ["ALL_LESSONS", "KINDS", "OTHER_FILES", "write_sample_class"]
 
-BASIC, SSE, TOOLS = "01_basic_streaming", "09_sse_to_the_browser", "03_streamed_tool_calls"
+BASIC, SSE, TOOLS = "01_basic_streaming", "12_sse_to_the_browser", "03_streamed_tool_calls"
 
 NO_EMPTY_CHOICES = '''\
 def collect_stream(stream) -> str:

@@ -1,7 +1,7 @@
 """Fixtures authored from the lesson notebook itself, so each prompt is written in one place: its cell.
 
 `python -m labs.lessons fixtures 03` (`make fixtures LESSON=03`) re-authors the fixtures of a lesson's
-scenarios that have no `run` (every scenario a cell of lessons 00 to 09 asks): it runs `solutions/03_*.ipynb`
+scenarios that have no `run` (every scenario a cell of lessons 00 to 12 asks): it runs `solutions/03_*.ipynb`
 top to bottom in record mode, with the scripted stand-ins as the live services, and writes what was recorded as
 the lesson's fixtures. A scenario keeps a `run` only where the notebook cannot make its requests (a recording
 the notebook only replays, through a checker, say), and says why in its scenarios.py.
@@ -17,7 +17,7 @@ say), but only the notebook-authored ones are written. The answer is fitted to t
 request as a healthy service would: a limit on completion tokens cuts a longer scripted text there, with
 finish reason "length". The notebook's asserts hold for any healthy answer, so they hold for this one.
 
-Azure AI Agents (lessons 06 and 07) is keyed by model turn, not by request: a run starting, or tool outputs
+Azure AI Agents (lessons 07 and 09) is keyed by model turn, not by request: a run starting, or tool outputs
 coming back, asks the Azure stand-in for its answer with what the model reads (the run's settings, the thread's
 messages, the tool results of the run), and that turn is compared with the turns rebuilt from the committed
 fixtures (`recorded_turns`), as a request is. A conversation, from the POST /assistants that opens it to the
@@ -25,7 +25,7 @@ agent's deletion, with its threads, messages, runs, polls and submissions, is wr
 the scenario its turns were answered from (its threads name it; a thread created before the agent, as the web
 app's Azure backend does, joins the conversation that runs on it); one holding turns of two scenarios, or two
 conversations standing for one scenario, stop the authoring. A lesson whose service must behave otherwise names
-its stand-in class in `AZURE_STANDIN` (lesson 06: runs that progress in time for a poller).
+its stand-in class in `AZURE_STANDIN` (lesson 07: runs that progress in time for a poller).
 
 A notebook may make one recorded request more than once (a cell shows the stream, a later one times it; a
 non-streamed call that replay serves from the streamed recording): the streamed, complete recording is kept,

@@ -39,7 +39,7 @@ from .backends import ChatBackend
 
 __all__ = ["FIXTURE", "BenchResult", "RelayedStream", "main", "run", "tally"]
 
-FIXTURE = "09_sse_to_the_browser/chat_pack_list"
+FIXTURE = "12_sse_to_the_browser/chat_pack_list"
 BOOKKEEPING = 3  # session_update, typing_start and response_complete around the backend's own events
 
 

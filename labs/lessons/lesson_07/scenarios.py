@@ -1,192 +1,137 @@
-"""Lesson 07: function tools while streaming (automatic, never submitted, iterated), the async client, and the manual submitter.
+"""Lesson 07: one trail-guide agent, four questions: every callback, the event order, a recipe's silent bug, polling vs streaming.
 
-`weather_desk` is authored from the notebook (`make fixtures LESSON=07`): the agent, its instructions and the
-questions are written once, in the notebook's cells; the names the unit tests and exercise 7.2's check use
-(`DESK`, the questions) are read from its fixture. The two `manual_*` scenarios keep their `run`: they are
-the runs exercise 7.1's check makes with the learner's handler, against a replay server of its own, so the
-notebook only replays them. `manual_round` drives them, here with `ToolRunner` (the exercise's solution) to
-record them, and in `labs.lessons.lesson_07.checks` with the learner's class, so both send the same requests.
-Tool outputs are `ToolOutput` objects, as the lesson teaches, so the recorded `tool_outputs` entries carry
-`"type": "function_call_output"`; the automatic path sends plain dicts.
+`trail_guide` is authored from the notebook (`make fixtures LESSON=07`): the agent, its instructions and the
+questions are written once, in the notebook's cells, and the whole lesson replays from the one conversation
+it records. The names the unit tests use (`GUIDE`, the questions) are read from that fixture.
+
+Its polling part needs a service whose runs progress in time: the base Azure stand-in finishes
+a run the moment it is created, so a `create_and_process` poll would see `completed` on its first GET and
+polling would look as fast as streaming. `PacedAzureStandIn` (the lesson's `AZURE_STANDIN`, which authoring
+plays the service with) answers `GET .../runs/{id}` for a run created without `stream` with the state the
+run's stream would have reached by then, as the service does.
+
+"By then" counts polls, not wall-clock time: the n-th GET sees the run as it is `n * polling_interval`
+seconds after creation, the moments an ideal poller (sleep, then an instant GET) asks. Wall-clock time
+would record the authoring machine's latency instead (the recording proxy rewrites the fixture after
+every request, tens to hundreds of ms as the fixture grows) and replay, which answers GETs in order and
+at once, would then finish polling early. Pacing depends only on a reply's text, so the question asked
+twice streams at the same pace twice, and polling and streaming compare on equal terms.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+import asyncio
+import random
+from collections.abc import AsyncIterator
 from typing import Any
 
-from azure.ai.agents.models import AgentEventHandler, MessageDeltaChunk, SubmitToolOutputsAction, ThreadRun, ToolOutput
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 
-from ... import clients
 from ...config import FIXTURES_DIR
 from ...replay import load_cassette
-from .. import Reply, Scenario, ToolCall
+from ...replay.standins.azure import AzureStandIn
+from .. import Reply, Scenario
 
 __all__ = [
-    "BIKE_QUESTION",
-    "DESK",
-    "MANUAL_CASES",
-    "ManualCase",
-    "OSLO_QUESTION",
+    "AZURE_STANDIN",
+    "CONTOURS_QUESTION",
+    "GUIDE",
+    "ORDER_QUESTION",
+    "POLLING_INTERVAL",
+    "PREPARE_QUESTION",
+    "PacedAzureStandIn",
+    "RECIPE_QUESTION",
     "SCENARIOS",
-    "ToolRunner",
-    "UMBRELLA_QUESTION",
-    "WARMER_QUESTION",
-    "WEATHER",
-    "get_weather",
-    "manual_round",
 ]
 
-WEATHER_DESK = "07_azure_tools_and_async/weather_desk"
-_RECORDED = load_cassette(FIXTURES_DIR / f"{WEATHER_DESK}.yaml").interactions
-# What the notebook last sent, read from its fixture: the agent and the questions, in the notebook's order.
-DESK = {key: _RECORDED[0].request.body[key] for key in ("name", "instructions")}
-UMBRELLA_QUESTION, OSLO_QUESTION, WARMER_QUESTION, BIKE_QUESTION = [
+TRAIL_GUIDE = "07_azure_event_handlers/trail_guide"
+_RECORDED = load_cassette(FIXTURES_DIR / f"{TRAIL_GUIDE}.yaml").interactions
+# What the notebook last sent, read from its fixture, for the unit tests: the agent and the questions, in order.
+GUIDE = {key: _RECORDED[0].request.body[key] for key in ("name", "instructions")}
+PREPARE_QUESTION, ORDER_QUESTION, RECIPE_QUESTION, CONTOURS_QUESTION, _ = [
     i.request.body["content"] for i in _RECORDED if i.request.method == "POST" and i.request.path.endswith("/messages")
 ]
-WEATHER = {
-    "Amsterdam": "16°C, dry, light breeze",
-    "Bergen": "11°C, steady rain",
-    "Lisbon": "21°C, sunny",
-    "Oslo": "4°C, sleet",
-    "Seville": "27°C, sunny",
-}
+POLLING_INTERVAL = 0.25  # seconds between polls, as cell l07-31 polls; the SDK's default is 1
 
+CONTOURS_REPLY = Reply(
+    text="Contour lines join points of equal height, often 10 m apart. Close lines mean steep ground, widely "
+    "spaced ones gentle slopes, and a V pointing uphill marks a valley.",
+    first_token=0.5,
+    gap=0.03,
+)
 
-def get_weather(city: str) -> str:
-    """Current weather for a city.
-
-    :param city: The city's name, for example "Bergen".
-    :return: The weather as a JSON string.
-    """
-    return json.dumps({"city": city, "weather": WEATHER.get(city, "unknown")})
-
-
-def _weather_calls(*cities: str) -> Reply:
-    return Reply(tool_calls=[ToolCall("get_weather", json.dumps({"city": city}, separators=(",", ":"))) for city in cities])
-
-
-def _ask(client: Any, question: str) -> str:
-    thread = client.threads.create()
-    client.messages.create(thread_id=thread.id, role="user", content=question)
-    return thread.id
-
-
-# -- exercise 7.1 -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ManualCase:
-    """One run the 7.1 check streams through the learner's handler, and what the stand-in answered."""
-
-    scenario: str
-    description: str
-    agent: dict[str, str]
-    question: str
-    replies: list[Reply] = field(default_factory=list)
-
-
-MANUAL_CASES = [
-    ManualCase(
-        "07_azure_tools_and_async/manual_parallel",
-        "two calls in one required action",
-        {"name": "weather-desk-by-hand", "instructions": DESK["instructions"]},
-        "Compare the weather in Bergen and in Lisbon.",
-        [_weather_calls("Bergen", "Lisbon"), Reply(text="Bergen is 11°C in steady rain, while Lisbon is sunny and 21°C.")],
+REPLIES = [
+    Reply(
+        text="Check the forecast for the whole day — not just the morning — and when the sun sets. Tell someone "
+        "your route and your turnaround time. Pack water, a warm layer and a headlamp, even for a short walk.",
+        first_token=0.5,
+        gap=0.03,
     ),
-    ManualCase(
-        "07_azure_tools_and_async/manual_two_rounds",
-        "a second required action in the continuation stream",
-        {"name": "weather-desk-one-by-one", "instructions": "Call get_weather for one city at a time, then answer in one sentence."},
-        "Where is it warmer right now, Seville or Amsterdam?",
-        [_weather_calls("Seville"), _weather_calls("Amsterdam"), Reply(text="Seville, at 27°C and sunny; Amsterdam is 16°C.")],
-    ),
+    Reply(text="About three and a half hours: an hour for every 5 km, plus an hour for every 600 m of climbing.", first_token=0.4, gap=0.03),
+    Reply(text="Only on flat, soft snow. On a steep or icy slope one slip can send you into the rocks below — wear microspikes.", first_token=0.45),
+    CONTOURS_REPLY,  # the same question, polled then streamed
+    CONTOURS_REPLY,
 ]
 
 
-def manual_round(client: Any, case: ManualCase, handler: Any, model: str) -> Any:
-    """Create the case's agent (tool definitions only: nothing runs them automatically), stream one run through `handler`."""
-    from azure.ai.agents.models import FunctionTool, ToolSet
+class PacedAzureStandIn(AzureStandIn):
+    """The Azure stand-in, where a run created without `stream` progresses in time for whoever polls it."""
 
-    toolset = ToolSet()
-    toolset.add(FunctionTool({get_weather}))
-    agent = client.create_agent(model=model, toolset=toolset, **case.agent)
-    try:
-        thread_id = _ask(client, case.question)
-        with client.runs.stream(thread_id=thread_id, agent_id=agent.id, event_handler=handler) as stream:
-            stream.until_done()
-    finally:
-        client.delete_agent(agent.id)
-    return handler
+    def __init__(self, polling_interval: float = POLLING_INTERVAL, seed: int = 6) -> None:
+        super().__init__(seed=seed)
+        self.polling_interval = polling_interval
+        self._timelines: dict[str, list[tuple[float, dict[str, Any]]]] = {}
+        self._polls: dict[str, int] = {}
+
+    def _answer(self, body: dict[str, Any], frames: list[Any], queued: dict[str, Any]) -> Response:
+        if not body.get("stream"):
+            self._timelines[queued["id"]] = self.run_states(frames, 0.0, queued)
+        return super()._answer(body, frames, queued)
+
+    def _next_reply(self) -> tuple[Reply, random.Random]:
+        # Pacing seeded by the reply's text: asked twice, a question is answered at the same pace both times,
+        # so polling and streaming compare on equal terms.
+        reply, _ = super()._next_reply()
+        return reply, random.Random(f"{self.seed}:{reply.text}")
+
+    @staticmethod
+    async def _paced(frames: list[Any]) -> AsyncIterator[bytes]:
+        # Each frame at its moment counted from the first, not a pause after the previous one: the event loop's
+        # small oversleeps would add up over a stream of forty events on a busy machine, and the recorded stream
+        # would end later than the polls, which count ideal intervals, saw the run complete.
+        loop = asyncio.get_running_loop()
+        due = loop.time()
+        for frame in frames:
+            due += frame.delay
+            await asyncio.sleep(max(0.0, due - loop.time()))
+            yield frame.data
+
+    async def _get_run(self, request: Request) -> Response:
+        run_id = request.path_params["run_id"]
+        timeline = self._timelines.get(run_id)
+        if timeline is None:
+            return await super()._get_run(request)
+        self._log(request)
+        self._polls[run_id] = self._polls.get(run_id, 0) + 1
+        elapsed = self._polls[run_id] * self.polling_interval
+        return JSONResponse([state for at, state in timeline if at <= elapsed][-1])
 
 
-class ToolRunner(AgentEventHandler):
-    """Exercise 7.1's solution: on requires_action, run the functions and submit their outputs on this same handler."""
-
-    def __init__(self, client: Any, functions: Iterable[Callable[..., Any]]) -> None:
-        super().__init__()
-        self.client = client
-        self.functions = {function.__name__: function for function in functions}
-        self.text = ""
-
-    def on_message_delta(self, delta: MessageDeltaChunk) -> None:
-        self.text += delta.text
-
-    def on_thread_run(self, run: ThreadRun) -> None:
-        if run.status == "requires_action" and isinstance(run.required_action, SubmitToolOutputsAction):
-            outputs = [
-                ToolOutput(tool_call_id=call.id, output=self.functions[call.function.name](**json.loads(call.function.arguments)))
-                for call in run.required_action.submit_tool_outputs.tool_calls
-            ]
-            self.client.runs.submit_tool_outputs_stream(thread_id=run.thread_id, run_id=run.id, tool_outputs=outputs, event_handler=self)
-
-
-def _record_manual(case: ManualCase) -> Callable[[], None]:
-    def run() -> None:
-        with clients.azure_agents_client() as client:
-            handler = manual_round(client, case, ToolRunner(client, {get_weather}), clients.azure_model())
-        if not handler.text:
-            raise RuntimeError(f"{case.scenario}: the run streamed no answer")
-
-    return run
+AZURE_STANDIN = PacedAzureStandIn  # the service authoring records the notebook against
 
 
 SCENARIOS = [
     Scenario(
-        WEATHER_DESK,
-        "One agent with a get_weather function tool, four runs in the notebook's order. Run 1: automatic function "
-        "calling (enable_auto_function_calls): two parallel calls stream as thread.run.step.delta fragments, the run "
-        "stops at requires_action, the SDK POSTs submit_tool_outputs (plain dicts, no type) with stream=true and the "
-        "continuation streams the answer. Run 2: a client without automatic calls and a handler that submits "
-        "nothing: the stream ends at requires_action + done, GET shows the run still requires_action, then it is "
-        "cancelled (answered with status cancelling). Run 3: the same automatic round, iterated without a handler. "
-        "Run 4: the async client, one call, with an AsyncAgentEventHandler.",
-        [
-            _weather_calls("Bergen", "Seville"),
-            Reply(text="Pack it for Bergen: 11°C and steady rain. Seville is sunny and 27°C, so you won't need it there."),
-            _weather_calls("Oslo"),
-            _weather_calls("Lisbon", "Oslo"),
-            Reply(text="Lisbon, by far: 21°C and sunny, against 4°C and sleet in Oslo."),
-            _weather_calls("Amsterdam"),
-            Reply(text="Yes: Amsterdam is dry at 16°C with a light breeze, good weather for a ride."),
-        ],
+        TRAIL_GUIDE,
+        "One agent, five runs on five threads, in the notebook's order. Runs 1 to 3 stream (created and queued both "
+        "carry status queued; a message_creation step wraps the message events; the answers of runs 1 and 3 hold em "
+        "dashes, three bytes in UTF-8); run 1 is followed by listing its thread, two GETs because the SDK pages on last_id. Run 4 asks the "
+        "question of run 5 without stream: the POST answers at once with the queued run, and create_and_process then "
+        "polls GET .../runs/{id} every 0.25 s, seeing queued, in_progress and finally completed as the run's stream "
+        "would have by each poll (recorded against a stand-in whose runs progress in time, as an ideal poller sees them), "
+        "before one GET of the messages.",
+        REPLIES,
         surface="azure",
-    ),
-    # Kept as runs: exercise 7.1's check streams these through the learner's handler against a replay server of
-    # its own, so no cell of the notebook makes their requests; recorded here with the exercise's solution.
-    *[
-        Scenario(
-            case.scenario,
-            f"Exercise 7.1's check, {case.description}: a client without automatic function calls streams the run "
-            "through a handler that, on thread.run.requires_action, runs get_weather and calls "
-            "submit_tool_outputs_stream with ToolOutput objects (so each output carries type function_call_output) "
-            "and event_handler=self; each continuation stream is chained onto the same handler.",
-            case.replies,
-            _record_manual(case),
-            surface="azure",
-        )
-        for case in MANUAL_CASES
-    ],
+    )
 ]

@@ -1,3 +1,1 @@
-"""Lesson 09 (solutions/09_sse_to_the_browser.ipynb): scenarios.py records its fixtures; checks.py grades its exercises,
-with route.py (exercise 9.2: the learner's FastAPI route, in-process and over loopback) and page.py (exercise 9.3: the
-learner's page script in headless Chromium against a reference route)."""
+"""Lesson 09 (solutions/09_azure_tools_and_async.ipynb): scenarios.py records its fixtures; checks.py grades its exercises."""

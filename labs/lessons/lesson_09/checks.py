@@ -1,299 +1,273 @@
-"""Checks for lesson 09 (SSE to the browser): one event framed by hand (9.1), the FastAPI route that relays an answer
-(9.2, harness in `route.py`), and the page code that reads it in Chromium (9.3, harness in `page.py`)."""
+"""Checks for lesson 09 (tools while streaming, by hand).
+
+Exercise 9.1's `ToolRunner` is streamed through the real SDK, on a client without automatic function calls,
+against a replay server of the check's own (always replay, at full speed, whatever `LABS_MODE` says, so a
+check never spends a learner's Azure quota or depends on what a live model answers). The runs are the
+`manual_*` scenarios of `labs.lessons.lesson_09.scenarios`, recorded with the exercise's solution; the expected tool
+calls and answer come from those fixtures.
+
+The SDK logs and swallows any exception raised inside a callback, so a failing `on_thread_run` would look
+like a run that silently stopped. The check subclasses the learner's handler to catch what it raises and
+to collect the text it streamed, and says which.
+"""
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Awaitable, Callable, Iterator
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
-import openai
+from azure.ai.agents.models import MessageDeltaChunk, ThreadRun
 
+from .scenarios import DESK, MANUAL_CASES, OSLO_QUESTION, ManualCase, get_weather, manual_round
 from ...checks import Case, Mistake, exercise
-from ...replay import replay_speed
-from ...web.events import ResponseComplete, TextDeltaEvent, ToolStart, WebEvent, encode, payload
-from .page import PageHarness, Shown
-from .route import PACED_PROMPT, SSE, UNRECORDED_PROMPT, AddRoute, Leaving, Streamed, ask_in_process, leave_early, raised
-from .scenarios import ROUTE_PROMPTS
-
-Frame = Callable[[str, dict[str, Any], int], bytes]
+from ...clients import RECORDED_AZURE_MODEL, azure_agents_client
+from ...recordings import fixture
+from ...replay import ReplayServer
 
 
-def _verify(expected: bytes) -> Callable[[object], None]:
-    def verify(got: object) -> None:
-        assert isinstance(got, bytes), f"return bytes (encode the text as UTF-8), not {type(got).__name__}"
-        if got != expected:
-            raise AssertionError(f"expected {expected!r}, got {got!r}")
+def _expected(case: ManualCase) -> tuple[list[dict[str, Any]], str]:
+    """The tool calls the run asked for, in order, and the answer it finally streamed."""
+    events = [e for i in fixture(case.scenario).interactions for e in i.response.events or []]
+    calls = [
+        json.loads(call["function"]["arguments"])
+        for e in events
+        if e.event == "thread.run.requires_action"
+        for call in e.json()["required_action"]["submit_tool_outputs"]["tool_calls"]
+    ]
+    answer = [e.json() for e in events if e.event == "thread.message.completed"][-1]
+    return calls, "".join(part["text"]["value"] for part in answer["content"] if part["type"] == "text")
+
+
+def _watched(runner_class: type, calls: list[dict[str, Any]]) -> type:
+    class Watched(runner_class):  # type: ignore[misc,valid-type]
+        """The learner's handler, with what it raised, streamed and answered (calls asked for, functions run) written down."""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.raised: list[BaseException] = []
+            self.streamed = ""
+            self.answered: list[tuple[int, int]] = []
+
+        def on_thread_run(self, run: ThreadRun) -> Any:
+            asked = len(run.required_action.submit_tool_outputs.tool_calls) if run.status == "requires_action" and run.required_action else 0
+            before = len(calls)
+            try:
+                return super().on_thread_run(run)
+            except Exception as error:
+                self.raised.append(error)
+                raise
+            finally:
+                if asked:
+                    self.answered.append((asked, len(calls) - before))
+
+        def on_message_delta(self, delta: MessageDeltaChunk) -> Any:
+            self.streamed += delta.text
+            return super().on_message_delta(delta)
+
+    return Watched
+
+
+def _run_case(runner_class: type, case: ManualCase, server: ReplayServer) -> tuple[Any, list[dict[str, Any]]]:
+    calls: list[dict[str, Any]] = []
+
+    @functools.wraps(get_weather)
+    def traced(**kwargs: Any) -> str:
+        calls.append(kwargs)
+        return get_weather(**kwargs)
+
+    # A handler that hands the continuation to another handler leaves that stream unread; when the client
+    # closes, the server's writes fail and asyncio warns once per event. The check reports the real problem.
+    asyncio_log = logging.getLogger("asyncio")
+    level, asyncio_log.level = asyncio_log.level, logging.ERROR
+    try:
+        with azure_agents_client(server=server) as client:
+            handler = manual_round(client, case, _watched(runner_class, calls)(client, {traced}), RECORDED_AZURE_MODEL)
+    finally:
+        asyncio_log.setLevel(level)
+    if handler.raised and isinstance(handler.raised[0], NotImplementedError):
+        raise handler.raised[0]
+    return handler, calls
+
+
+def _verify(case: ManualCase) -> Any:
+    expected_calls, answer = _expected(case)
+
+    def verify(result: tuple[Any, list[dict[str, Any]]]) -> None:
+        handler, calls = result
+        if handler.raised:
+            error = handler.raised[0]
+            raise AssertionError(
+                f"on_thread_run raised {type(error).__name__}: {str(error)[:300]} (the SDK logs exceptions from callbacks "
+                "and carries on, so the run was left waiting)"
+            )
+        assert calls or handler.streamed, "nothing ran and no answer streamed: the run stopped at requires_action, waiting for tool outputs"
+        assert calls == expected_calls, f"get_weather was called with {calls}; the run asked for {expected_calls}"
+        assert handler.streamed, "the functions ran, but the rest of the run never reached this handler: pass event_handler=self"
+        assert handler.streamed == answer, f"streamed {handler.streamed[:50]!r}, the run answered {answer[:50]!r}"
 
     return verify
 
 
-def frame_mistakes(event_type: str, data: dict[str, Any], event_id: int) -> tuple[Mistake, ...]:
-    """The typical wrong answers to 9.1 for one event: each is the frame that mistake writes, compared byte for byte."""
+def _ran(test: Callable[[Any, list[dict[str, Any]]], bool]) -> Callable[[object], bool]:
+    def seen(outcome: object) -> bool:
+        return isinstance(outcome, tuple) and len(outcome) == 2 and test(*outcome)
 
-    def framed(body: str, end: str = "\n\n") -> bytes:
-        return f"id: {event_id}\nevent: {event_type}\ndata: {body}{end}".encode()
+    return seen
 
-    compact = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-    right = framed(compact)
 
-    def writes(wrong: bytes) -> Callable[[object], bool]:
-        return lambda got: wrong != right and got == wrong
+def runner_mistakes(case: ManualCase) -> tuple[Mistake, ...]:
+    """The typical wrong answers to 9.1 on one recorded run, recognised in what the handler raised, called and streamed."""
+    expected_calls, _ = _expected(case)
+
+    def raised(kind: type[BaseException]) -> Callable[[Any, list[dict[str, Any]]], bool]:
+        return lambda handler, _: bool(handler.raised) and isinstance(handler.raised[0], kind)
 
     return (
-        Mistake("return bytes: encode the frame's text as UTF-8", lambda got: isinstance(got, str)),
-        Mistake("an event ends with a blank line: the browser dispatches it only after the empty line that follows the data",
-                writes(framed(compact, "\n"))),
-        Mistake("json.dumps puts a space after ',' and ':' unless you pass separators=(',', ':')", writes(framed(json.dumps(data, ensure_ascii=False)))),
-        Mistake("json.dumps escapes every non-ASCII character unless told not to: the stream is UTF-8, keep the text as it is",
-                writes(framed(json.dumps(data, separators=(",", ":"))))),
-        Mistake("the frame's lines end in '\\n' alone, not '\\r\\n'",
-                writes(right.replace(b"\n", b"\r\n"))),
+        Mistake("the arguments are JSON text: json.loads them and pass the dict as keyword arguments (function(**arguments))",
+                _ran(lambda handler, calls: raised(TypeError)(handler, calls) and not calls)),
+        Mistake("one required action can ask for several calls: answer every call in tool_calls, not just the first",
+                _ran(lambda handler, calls: any(0 < ran < asked for asked, ran in handler.answered))),
+        Mistake("the run waits at requires_action until it gets the outputs: run the functions and submit what they returned",
+                _ran(lambda handler, calls: not calls and not handler.streamed and not handler.raised)),
+        Mistake("the outputs went in, but the continuation stream went to another handler or to none: submit with "
+                "submit_tool_outputs_stream(..., event_handler=self), so the rest of the run comes back to this handler",
+                _ran(lambda handler, calls: calls == expected_calls and not handler.streamed and not handler.raised)),
     )
 
 
 @exercise("9.1", hint=(
-    "text = f'id: {event_id}\\nevent: {event_type}\\ndata: ' + json.dumps(data, separators=(',', ':'), ensure_ascii=False) "
-    "+ '\\n\\n'; return text.encode('utf-8')"
+    "if run.status == 'requires_action' and isinstance(run.required_action, SubmitToolOutputsAction): for call in "
+    "run.required_action.submit_tool_outputs.tool_calls: result = self.functions[call.function.name](**json.loads(call.function.arguments)); "
+    "outputs.append(ToolOutput(tool_call_id=call.id, output=result)); then self.client.runs.submit_tool_outputs_stream(thread_id=run.thread_id, "
+    "run_id=run.id, tool_outputs=outputs, event_handler=self)"
 ))
-def check_frame(frame: Frame) -> Iterator[Case]:
-    cases: list[tuple[str, WebEvent, int, str]] = [
-        ("a text delta", TextDeltaEvent("Hello"), 3, "write id:, event: and data: lines, each ending in \\n, then a blank line; the data is compact JSON (separators=(',', ':'))"),
-        ("a delta holding newlines", TextDeltaEvent("\n\n- Water"), 4, "put JSON after data:, so the newlines travel escaped"),
-        ("a delta with non-ASCII text", TextDeltaEvent("6\u00b0C, snow"), 5, "json.dumps(..., ensure_ascii=False) keeps the text as UTF-8"),
-        ("a tool call with JSON arguments", ToolStart("trail_conditions", '{"trail":"Ridge Trail"}'), 6, "compact JSON: separators=(',', ':')"),
-        ("the final event, ttft_ms null", ResponseComplete("Hi.", 1, 3, None), 7, "None becomes null in JSON"),
-    ]
-    for name, event, event_id, hint in cases:
-        expected = encode(event, event_id).encode()  # sse-starlette's own bytes for this event
-        yield Case(name, run=lambda event=event, event_id=event_id: frame(event.type, payload(event), event_id), verify=_verify(expected), hint=hint,
-                   mistakes=frame_mistakes(event.type, payload(event), event_id))
-
-
-# -- exercise 9.2: the FastAPI route that relays the model's answer ------------------------------------------------
-
-GAP_LIMIT = 0.2  # seconds the event loop may go without running the heartbeat; the recording waits 0.5 s for its first token
-_ASYNC_CLIENT = "the client is an AsyncOpenAI: `stream = await client.chat.completions.create(..., stream=True)`, then `async for chunk in stream`"
-
-
-def _events(got: object) -> list[SSE]:
-    return got.events if isinstance(got, Streamed) else []
-
-
-def _not_json(event: SSE) -> bool:
+def check_tool_runner(runner_class: type) -> Iterator[Case]:
+    in_progress = ThreadRun({"id": "run_check", "thread_id": "thread_check", "status": "in_progress", "object": "thread.run"})
+    yield Case(
+        "a run still in progress needs nothing",
+        run=lambda: runner_class(None, {get_weather}).on_thread_run(in_progress),
+        hint="act only when run.status == 'requires_action'",
+        mistakes=(Mistake("a run that is still in progress has no required_action (it is None): look at run.status first",
+                          lambda outcome: isinstance(outcome, AttributeError) and "NoneType" in str(outcome)),),
+    )
+    hint = "when the run requires action, run every function it asks for and hand the outputs back so the same handler sees the rest of the run"
+    server = ReplayServer(mode="replay", speed=0).start()
     try:
-        return not isinstance(event.json(), dict)
-    except ValueError:
-        return True
+        for case in MANUAL_CASES:
+            yield Case(case.description, run=lambda case=case: _run_case(runner_class, case, server), verify=_verify(case), hint=hint,
+                       mistakes=runner_mistakes(case))
+    finally:
+        server.stop()
 
 
-def route_mistakes() -> tuple[Mistake, ...]:
-    """The typical wrong answers to 9.2 an answer's stream shows (the first that sees itself gives the hint)."""
-    return (
-        Mistake("add the route as `@app.get(\"/chat/stream\")` on the app you are given",
-                lambda got: isinstance(got, Streamed) and got.status in (404, 405)),
-        Mistake("the route's parameter is `message` (GET /chat/stream?message=...): `async def chat_stream(message: str)`",
-                lambda got: isinstance(got, Streamed) and got.status == 422),
-        Mistake(_ASYNC_CLIENT, lambda got: raised(got, TypeError, "coroutine") or raised(got, AttributeError, "coroutine")),
-        Mistake("an AsyncStream is read with `async for chunk in stream`, not `for`", lambda got: raised(got, TypeError, "AsyncStream")),
-        Mistake("some chunks carry no choices (the last one, with usage): test `chunk.choices` before `chunk.choices[0]`",
-                lambda got: raised(got, IndexError)),
-        Mistake("send it as `text/event-stream`: EventSourceResponse does, or StreamingResponse(..., media_type='text/event-stream')",
-                lambda got: isinstance(got, Streamed) and got.status == 200 and not got.content_type.startswith("text/event-stream")),
-        Mistake("end every event with a blank line ('\\n\\n'): the browser dispatches an event only when the empty line after it arrives",
-                lambda got: isinstance(got, Streamed) and "data:" in got.body and not got.events),
-        Mistake("name each event (`event: text_delta`): without a name it is a `message` event, which a page listening for "
-                "`text_delta` never sees", lambda got: any(event.event == "message" for event in _events(got))),
-        Mistake("put one line of JSON after `data:` (json.dumps({'delta': piece})), never the text itself: a newline in it ends the line",
-                lambda got: any(_not_json(event) for event in _events(got))),
-    )
+# Exercise 9.2: a tool loop with a budget on rounds. The learner's handler is streamed through the real SDK on
+# the check's own replay server, as in 9.1, and the requests it sends are observed with azure-core's
+# `raw_request_hook`. Within its budget a run must end as 9.1's does; a run that asks for more rounds than the
+# budget allows must be cancelled, with no function run past the budget and nothing submitted for it. The
+# over-budget run is the lesson's recorded Oslo run, which asks for a tool and was cancelled.
+
+OSLO_RUN = ManualCase("09_azure_tools_and_async/weather_desk", "a run that asks for a round over budget (budget 0)", DESK, OSLO_QUESTION)
+BUDGET_CASES = [
+    (MANUAL_CASES[0], 1, "two calls in one round, budget 1"),
+    (MANUAL_CASES[1], 2, "two rounds, budget 2"),
+    (OSLO_RUN, 0, OSLO_RUN.description),
+]
 
 
-def _verify_answer(got: Streamed) -> None:
-    assert got.status == 200, f"the route answered {got.status}: {got.body[:200]}"
-    assert got.content_type.startswith("text/event-stream"), f"the content type is {got.content_type!r}, not text/event-stream"
-    assert got.events, "no event reached the reader: each needs its lines and a blank line after them"
-    assert all(not _not_json(event) for event in got.events), "every event's data must be a JSON object"
-    errors = got.named("error")
-    assert not errors, f"the stream sent an error event: {errors[0].data[:300]}"
-    deltas = got.named("text_delta")
-    assert deltas, f"no text_delta event among {sorted({event.event for event in got.events})}"
-    assert all(isinstance(event.json().get("delta"), str) for event in deltas), 'each text_delta\'s data is {"delta": "<piece>"}'
-    ends = got.named("response_complete")
-    assert len(ends) == 1 and got.events[-1] is ends[0], "the stream ends with one response_complete event, and nothing after it"
-    final = ends[0].json().get("final_response")
-    assert final == "".join(event.json()["delta"] for event in deltas), "the text_delta pieces must join to response_complete's final_response"
+@dataclass
+class Budgeted:
+    """What the learner's handler did on one run: the handler, the functions it ran and the requests it sent."""
+
+    handler: Any
+    calls: list[dict[str, Any]]
+    sent: list[tuple[str, str]] = field(default_factory=list)  # (method, last part of the path)
+
+    def sent_to(self, ending: str) -> int:
+        return sum(1 for _, path in self.sent if path.endswith(ending))
 
 
-def _verify_free_loop(got: Streamed) -> None:
-    assert got.worst_gap < GAP_LIMIT, (
-        f"the event loop stood still for {got.worst_gap:.2f} s while one answer streamed (no other request could be served)"
-    )
-    assert got.requests >= 1, "the route never used the client it was given: stream the answer from that AsyncOpenAI client"
-    _verify_answer(got)
+def _run_budget(runner_class: type, case: ManualCase, budget: int, server: ReplayServer) -> Budgeted:
+    outcome = Budgeted(None, [])
+
+    @functools.wraps(get_weather)
+    def traced(**kwargs: Any) -> str:
+        outcome.calls.append(kwargs)
+        return get_weather(**kwargs)
+
+    def note(request: Any) -> None:
+        outcome.sent.append((request.http_request.method, request.http_request.url.split("?")[0]))
+
+    asyncio_log = logging.getLogger("asyncio")
+    level, asyncio_log.level = asyncio_log.level, logging.ERROR
+    try:
+        with azure_agents_client(server=server, raw_request_hook=note) as client:
+            outcome.handler = manual_round(client, case, _watched(runner_class, outcome.calls)(client, {traced}, budget), RECORDED_AZURE_MODEL)
+    finally:
+        asyncio_log.setLevel(level)
+    if outcome.handler.raised and isinstance(outcome.handler.raised[0], NotImplementedError):
+        raise outcome.handler.raised[0]
+    return outcome
 
 
-def _blocking(got: object) -> bool:
-    return isinstance(got, Streamed) and got.worst_gap >= GAP_LIMIT
+def _verify_budget(case: ManualCase, budget: int) -> Callable[[Budgeted], None]:
+    expected_calls, answer = _expected(case)
+    rounds = sum(1 for i in fixture(case.scenario).interactions for e in i.response.events or [] if e.event == "thread.run.requires_action")
+    within = case is not OSLO_RUN
 
-
-def _verify_leaving(got: Leaving) -> None:
-    assert got.status == 200 and got.first_delta, f"over loopback the route answered {got.status} without a text_delta"
-    assert got.content_type.startswith("text/event-stream"), f"over loopback the content type is {got.content_type!r}"
-    assert got.requests >= 1, "the route never used the client it was given"
-    assert not got.read_to_end_before_first, "the first piece reached the reader only after the model had finished"
-    assert got.closed and not got.read_to_end, (
-        "the model's stream went on to its end after the reader left" if got.read_to_end
-        else "the model's stream was still open 5 s after the reader left"
-    )
-
-
-def _verify_error(got: Streamed) -> None:
-    assert got.status == 200 and got.content_type.startswith("text/event-stream"), f"the route answered {got.status} {got.content_type!r}"
-    assert got.events and got.events[-1].event == "error", (
-        f"the last event is {got.events[-1].event if got.events else 'missing'}, not an `error` event"
-    )
-    data = got.events[-1].json()
-    assert isinstance(data, dict) and isinstance(data.get("message"), str) and data["message"], 'the error event\'s data is {"message": "<what failed>"}'
-    assert not got.named("response_complete"), "a failed answer must not also send response_complete"
-
-
-@exercise("9.2", hint=(
-    "@app.get('/chat/stream') async def chat_stream(message: str): inside, an async generator that awaits "
-    "client.chat.completions.create(model=model, messages=[{'role': 'user', 'content': message}], stream=True), then "
-    "`async with stream:` and `async for chunk in stream:` yields {'event': 'text_delta', 'data': json.dumps({'delta': text})} "
-    "for each piece, then a response_complete event with the joined text; `except openai.APIError as error:` yields an "
-    "'error' event with str(error). Return EventSourceResponse(generator())."
-))
-def check_route(add_chat_route: AddRoute) -> Iterator[Case]:
-    mistakes = route_mistakes()
-    yield Case("an answer arrives as named events whose pieces join to the final text (in-process)",
-               run=lambda: ask_in_process(add_chat_route, PACED_PROMPT, replayed=False), verify=_verify_answer,
-               hint="yield a text_delta event per piece, then one response_complete; EventSourceResponse frames them", mistakes=mistakes)
-    yield Case("the event loop stays free while an answer streams",
-               run=lambda: _paced(ask_in_process(add_chat_route, PACED_PROMPT, replayed=True)), verify=_verify_free_loop,
-               hint="await the AsyncOpenAI client's calls and read its stream with async for",
-               mistakes=(Mistake("a synchronous OpenAI client inside `async def` blocks the event loop while it waits for the "
-                                 "model: use the AsyncOpenAI client the route is given, with await and async for", _blocking),
-                         *mistakes))
-    yield Case("over loopback, text arrives while the model writes, and the model's stream stops when the reader leaves",
-               run=lambda: _paced_sync(lambda: leave_early(add_chat_route)), verify=_verify_leaving,
-               hint="read the model's stream inside the response's generator, in `async with stream:`, so the disconnect's "
-                    "cancellation reaches it and closes it",
-               mistakes=(Mistake("send each piece as it arrives: a generator that collects the answer first leaves the reader "
-                                 "a blank page until the end", lambda got: isinstance(got, Leaving) and got.read_to_end_before_first),
-                         Mistake("read the model's stream in the generator itself, not in a task or thread of its own: the "
-                                 "disconnect cancels the generator, and only what runs inside it stops",
-                                 lambda got: isinstance(got, Leaving) and got.read_to_end),
-                         *mistakes))
-    yield Case("an error from the model becomes an `error` event",
-               run=lambda: ask_in_process(add_chat_route, UNRECORDED_PROMPT, replayed=True, max_retries=0), verify=_verify_error,
-               hint='catch openai.APIError in the generator and yield {"event": "error", "data": json.dumps({"message": str(error)})}',
-               mistakes=(Mistake("the model's call failed and the exception left the generator: the reader saw the connection "
-                                 "break with no reason. Catch openai.APIError and send an `error` event",
-                                 lambda got: raised(got, openai.APIError)),
-                         *mistakes))
-
-
-async def _paced(work: Awaitable[Streamed]) -> Streamed:
-    with replay_speed(1):
-        return await work
-
-
-def _paced_sync(work: Callable[[], Leaving]) -> Leaving:
-    with replay_speed(1):
-        return work()
-
-
-# -- exercise 9.3: the page code that reads the stream ------------------------------------------------------------
-
-
-def _shown_problem(got: Shown) -> str:
-    """What is wrong with what the page showed, or "" when it showed the answer the route sent."""
-    if not got.sent:
-        return f"the route sent no complete answer; the page's status is {got.status!r}"
-    if not got.finished:
-        return f"the route sent the whole answer but the page wrote no status (#status is empty); it shows {got.answer[:60]!r}"
-    if got.answer != got.sent[0]:
-        return f"the page shows {_difference(got.answer, got.sent[0])}"
-    if got.status != "done":
-        return f"#status reads {got.status!r}, not 'done'"
-    return ""
-
-
-def _difference(shown: str, sent: str) -> str:
-    """Where the text shown first differs from the text sent, in a few words."""
-    at = next((i for i, (a, b) in enumerate(zip(shown, sent)) if a != b), min(len(shown), len(sent)))
-    if at == len(sent):
-        return f"the whole answer, then {len(shown) - at} characters more: {shown[at:at + 60]!r}"
-    if at == len(shown):
-        return f"only the first {at} of {len(sent)} characters: it lacks {sent[at:at + 60]!r}"
-    return f"{shown[max(0, at - 20):at + 40]!r} where the route sent {sent[max(0, at - 20):at + 40]!r}"
-
-
-def _verify_shown(method: str) -> Callable[[Shown], None]:
-    def verify(got: Shown) -> None:
-        methods = [asked.method for asked in got.asked]
-        assert methods and methods[0] == method, f"{got.call} sent {methods[0] if methods else 'no request'}, not {method}"
-        if method == "GET":
-            assert "text/event-stream" in got.asked[0].accept, "askGet's request did not come from an EventSource"
-        problem = _shown_problem(got)
-        assert not problem, problem
-        assert len(got.asked) == 1, f"the page asked {len(got.asked)} times for one question"
-        assert not got.errors, f"the page raised {got.errors[0][:200]}"
+    def verify(outcome: Budgeted) -> None:
+        handler = outcome.handler
+        if handler.raised:
+            error = handler.raised[0]
+            raise AssertionError(f"on_thread_run raised {type(error).__name__}: {str(error)[:300]}")
+        if within:
+            assert not outcome.sent_to("/cancel"), f"the run needed {rounds} round(s) and the budget was {budget}, yet it was cancelled"
+            assert outcome.calls == expected_calls, f"get_weather was called with {outcome.calls}; the run asked for {expected_calls}"
+            assert handler.streamed == answer, f"streamed {handler.streamed[:50]!r}, the run answered {answer[:50]!r}"
+        else:
+            assert not outcome.calls, f"the budget was {budget} round(s), yet get_weather ran with {outcome.calls}"
+            assert not outcome.sent_to("/submit_tool_outputs"), "tool outputs were submitted for a round over budget"
+            assert outcome.sent_to("/cancel") == 1, "the run asked for one round more than the budget and was left waiting: stop it"
 
     return verify
 
 
-def _verify_inert(got: Shown) -> None:
-    assert not got.xss_fired, "the answer's <img onerror> ran: model output was parsed as HTML"
-    assert not got.markup, "#answer holds an <img> or <script> element that the answer's text spelled out"
-    _verify_shown("GET")(got)
+def budget_mistakes(case: ManualCase, budget: int) -> tuple[Mistake, ...]:
+    """The typical wrong answers to 9.2, recognised in the functions the handler ran and the requests it sent."""
+    within = case is not OSLO_RUN
 
+    def seen(test: Callable[[Budgeted], bool]) -> Callable[[object], bool]:
+        return lambda outcome: isinstance(outcome, Budgeted) and test(outcome)
 
-def _shows_nothing(got: object) -> bool:
-    return isinstance(got, Shown) and not got.finished and not got.answer and bool(got.asked)
-
-
-def page_mistakes() -> tuple[Mistake, ...]:
-    """The typical wrong answers to 9.3, from what the page showed and what the route saw."""
     return (
-        Mistake("the script does not define askGet and askPost at its top level", lambda got: raised(got, RuntimeError, "failed")),
-        Mistake("insert model text as text (node.append(text) or textContent += ...), never with innerHTML: "
-                "the answer's markup became elements and its handlers ran", lambda got: isinstance(got, Shown) and (got.xss_fired or got.markup)),
-        Mistake("the events are named (`event: text_delta`): `onmessage` fires only for events without a name. "
-                "Listen with source.addEventListener('text_delta', ...)",
-                lambda got: _shows_nothing(got) and got.call == "askGet"),
-        Mistake("close the EventSource on response_complete (and on error): when the stream ends it reconnects and asks again",
-                lambda got: isinstance(got, Shown) and got.call == "askGet" and len(got.asked) > 1),
-        Mistake("EventSource can only send GET: POST with fetch(url, {method: 'POST', ...}) and read response.body.getReader()",
-                lambda got: isinstance(got, Shown) and got.call == "askPost" and any(asked.method == "GET" for asked in got.asked)),
-        Mistake("a read can end in the middle of an event and hold the start of the next: keep the text after the last "
-                "blank line for the next read, and decode with a TextDecoder in streaming mode",
-                lambda got: isinstance(got, Shown) and got.call == "askPost" and bool(_shown_problem(got) or got.errors)),
+        Mistake("off by one: a budget of N allows N rounds, so compare the rounds already answered with the budget before running "
+                "anything (0 answered, budget 0: no round at all)", seen(lambda o: not within and bool(o.calls))),
+        Mistake("a run you do not answer is not over: it waits at requires_action until it expires (lesson 09's stuck run); cancel it "
+                "with self.client.runs.cancel(thread_id=run.thread_id, run_id=run.id)",
+                seen(lambda o: not within and not o.calls and not o.sent_to("/cancel"))),
+        Mistake("a round is one required action, however many calls it holds: count the required actions, not the calls",
+                seen(lambda o: within and bool(o.sent_to("/cancel")) and len(_expected(case)[0]) > budget)),
+        Mistake("each round within the budget still needs its outputs submitted on this handler, as in 9.1: "
+                "submit_tool_outputs_stream(..., event_handler=self)",
+                seen(lambda o: within and not o.sent_to("/cancel") and not o.sent_to("/submit_tool_outputs"))),
     )
 
 
-@exercise("9.3", hint=(
-    "askGet: const source = new EventSource(`chat/stream?${new URLSearchParams({message})}`); "
-    "source.addEventListener('text_delta', e => answer.append(JSON.parse(e.data).delta)); on 'response_complete' "
-    "source.close() and status.textContent = 'done'. askPost: const response = await fetch('chat/stream', {method: 'POST', "
-    "headers: {'Content-Type': 'application/json'}, body: JSON.stringify({message})}); read response.body.pipeThrough(new "
-    "TextDecoderStream()).getReader() in a loop, add each value to a buffer, split it on '\\n\\n', keep the last piece, and "
-    "read each event's `event:` and `data:` lines."
+@exercise("9.2", hint=(
+    "in on_thread_run, when run.status == 'requires_action': if self.rounds >= self.max_rounds: "
+    "self.client.runs.cancel(thread_id=run.thread_id, run_id=run.id) and return; else self.rounds += 1, run every call in "
+    "run.required_action.submit_tool_outputs.tool_calls and submit_tool_outputs_stream(..., event_handler=self) as in 9.1"
 ))
-def check_page(page_script: Callable[[], str]) -> Iterator[Case]:
-    script = page_script()
-    assert isinstance(script, str) and script.strip(), f"page_script() must return the JavaScript as a string, not {script!r}"
-    mistakes = page_mistakes()
-    with replay_speed(0), PageHarness(script) as page:
-        yield Case("askGet: an EventSource reads the named events and the page shows the streamed text",
-                   run=lambda: page.ask("askGet", ROUTE_PROMPTS["route_pack_list"]), verify=_verify_shown("GET"),
-                   hint="open an EventSource on chat/stream?message=..., listen for text_delta and response_complete", mistakes=mistakes)
-        yield Case("askPost: fetch and a stream reader show the same text, however the bytes are split",
-                   run=lambda: page.ask("askPost", ROUTE_PROMPTS["route_pack_list"]), verify=_verify_shown("POST"),
-                   hint="POST the JSON body with fetch, then read response.body's reader until done, splitting events on blank lines",
-                   mistakes=mistakes)
-        yield Case("a hostile answer (<img onerror>, <script>) is shown as text and runs nothing",
-                   run=lambda: page.ask("askGet", ROUTE_PROMPTS["route_hostile"]), verify=_verify_inert,
-                   hint="append each delta as text (element.append(delta)); never innerHTML", mistakes=mistakes)
+def check_budget_runner(runner_class: type) -> Iterator[Case]:
+    server = ReplayServer(mode="replay", speed=0).start()
+    try:
+        for case, budget, name in BUDGET_CASES:
+            yield Case(name, run=lambda case=case, budget=budget: _run_budget(runner_class, case, budget, server),
+                       verify=_verify_budget(case, budget),
+                       hint="answer at most max_rounds required actions; a run that asks for one more is stopped, not left waiting",
+                       mistakes=budget_mistakes(case, budget))
+    finally:
+        server.stop()

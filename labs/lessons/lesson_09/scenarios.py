@@ -1,168 +1,192 @@
-"""Lesson 09: the web app's recorded prompts, two or three per backend, and the plain request of the route the learner writes.
+"""Lesson 09: function tools while streaming (automatic, never submitted, iterated), the async client, and the manual submitter.
 
-Authored from the notebook (`make fixtures LESSON=09`): its cells ask each backend of the app (`labs.web.backends`)
-for the prompts written in them, so the recorded requests are exactly what the app sends for that prompt, and
-the page lists the prompt as a suggestion in replay mode. Every backend has one Markdown answer full of
-newlines (the `data: {chunk}` bug loses its lines) and one tool round (tool progress on the page); the chat
-backend also has an answer carrying HTML and a script, which the page must show as text. `route_pack_list`
-is the plain request the notebook's async-client cell sends; `route_hostile` keeps its `run` (see below).
-The names below are what the notebook last sent, read from the fixtures, for the unit tests and the checks.
+`weather_desk` is authored from the notebook (`make fixtures LESSON=09`): the agent, its instructions and the
+questions are written once, in the notebook's cells; the names the unit tests and exercise 9.2's check use
+(`DESK`, the questions) are read from its fixture. The two `manual_*` scenarios keep their `run`: they are
+the runs exercise 9.1's check makes with the learner's handler, against a replay server of its own, so the
+notebook only replays them. `manual_round` drives them, here with `ToolRunner` (the exercise's solution) to
+record them, and in `labs.lessons.lesson_09.checks` with the learner's class, so both send the same requests.
+Tool outputs are `ToolOutput` objects, as the lesson teaches, so the recorded `tool_outputs` entries carry
+`"type": "function_call_output"`; the automatic path sends plain dicts.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
-from .. import Reply, Scenario, ToolCall, recorded_body
+from azure.ai.agents.models import AgentEventHandler, MessageDeltaChunk, SubmitToolOutputsAction, ThreadRun, ToolOutput
 
-__all__ = ["ANSWERS", "PROMPTS", "ROUTE_PROMPTS", "SCENARIOS"]
+from ... import clients
+from ...config import FIXTURES_DIR
+from ...replay import load_cassette
+from .. import Reply, Scenario, ToolCall
 
-_KEYS = (
-    "chat_pack_list", "chat_trail_tool", "chat_xss", "agents_insulation", "agents_stock_tool",
-    "azure_rain_tips", "azure_forecast_tool", "sk_trail_shoes", "sk_jacket_size_tool",
-)  # fmt: skip
+__all__ = [
+    "BIKE_QUESTION",
+    "DESK",
+    "MANUAL_CASES",
+    "ManualCase",
+    "OSLO_QUESTION",
+    "SCENARIOS",
+    "ToolRunner",
+    "UMBRELLA_QUESTION",
+    "WARMER_QUESTION",
+    "WEATHER",
+    "get_weather",
+    "manual_round",
+]
 
-
-def _prompt(key: str) -> str:
-    """The user's message in the first request of fixture `key` (an Azure chain's thread holds it)."""
-    body = recorded_body(f"09_sse_to_the_browser/{key}")
-    messages = body.get("messages") or body.get("input")
-    return next(m["content"] for m in messages if m.get("role") == "user")
-
-
-PROMPTS = {key: _prompt(key) for key in _KEYS}
-
-ANSWERS = {
-    "chat_pack_list": (
-        "For a day hike, pack the **ten essentials** and little else:\n\n"
-        "- Water (2 litres) and snacks\n"
-        "- A map, and your phone charged\n"
-        "- A warm layer and a rain shell\n"
-        "- Sun cream, a hat and a small first-aid kit\n\n"
-        "Check the trail report before you leave."
-    ),
-    "chat_trail_tool": (
-        "Yes: the **Ridge Trail** is open.\n\n"
-        "The ranger's note says it is muddy above the second bridge, so wear boots with a good grip."
-    ),
-    "chat_xss": (
-        'A review can hide markup such as <img src=x onerror="window.xssFired=1"> or '
-        "<script>window.xssFired=2</script> in its text.\n\n"
-        "A page that inserts model output with innerHTML runs it; a page that inserts it as text shows it harmlessly."
-    ),
-    "agents_insulation": (
-        "In a wet climate, choose **synthetic** insulation:\n\n"
-        "1. It keeps most of its warmth when damp.\n"
-        "2. It dries faster.\n"
-        "3. It costs less.\n\n"
-        "Down is lighter and packs smaller, so keep it for cold, dry trips."
-    ),
-    "agents_stock_tool": "Yes, we have **3** Alpine 40 backpacks in stock,\nin slate and in moss.",
-    "azure_rain_tips": (
-        "Three tips for hiking in the rain:\n\n"
-        "1. Wear a breathable shell and skip cotton.\n"
-        "2. Pack a dry layer in a waterproof bag.\n"
-        "3. Choose trails with good drainage and avoid river crossings."
-    ),
-    "azure_forecast_tool": "Tomorrow at **Lake Louise**: 6°C with snow showers until noon,\nthen clearing. Bring a warm hat.",
-    "sk_trail_shoes": (
-        "Choose trail running shoes by:\n\n"
-        "- **Fit**: a thumb's width in front of your toes.\n"
-        "- **Grip**: deeper lugs for mud, flatter ones for hard paths.\n"
-        "- **Drop**: stay near what you run in now."
-    ),
-    "sk_jacket_size_tool": "A 102 cm chest fits a **medium (M)** Summit jacket.\n\nIf you layer a fleece underneath, try the L.",
+WEATHER_DESK = "09_azure_tools_and_async/weather_desk"
+_RECORDED = load_cassette(FIXTURES_DIR / f"{WEATHER_DESK}.yaml").interactions
+# What the notebook last sent, read from its fixture: the agent and the questions, in the notebook's order.
+DESK = {key: _RECORDED[0].request.body[key] for key in ("name", "instructions")}
+UMBRELLA_QUESTION, OSLO_QUESTION, WARMER_QUESTION, BIKE_QUESTION = [
+    i.request.body["content"] for i in _RECORDED if i.request.method == "POST" and i.request.path.endswith("/messages")
+]
+WEATHER = {
+    "Amsterdam": "16°C, dry, light breeze",
+    "Bergen": "11°C, steady rain",
+    "Lisbon": "21°C, sunny",
+    "Oslo": "4°C, sleet",
+    "Seville": "27°C, sunny",
 }
 
-# The exercises' plain requests (one user message, no tools): what a route written in the lesson sends.
-ROUTE_PROMPTS = {"route_pack_list": recorded_body("09_sse_to_the_browser/route_pack_list")["messages"][0]["content"], "route_hostile": PROMPTS["chat_xss"]}
 
-def _plain(key: str) -> Callable[[], Coroutine[Any, Any, None]]:
-    async def run() -> None:
-        from ...clients import async_openai_client, model
+def get_weather(city: str) -> str:
+    """Current weather for a city.
 
-        async with async_openai_client() as client:
-            messages = [{"role": "user", "content": ROUTE_PROMPTS[key]}]
-            stream = await client.chat.completions.create(model=model(), messages=messages, stream=True)  # type: ignore[call-overload]
-            async with stream:
-                async for _ in stream:
-                    pass
+    :param city: The city's name, for example "Bergen".
+    :return: The weather as a JSON string.
+    """
+    return json.dumps({"city": city, "weather": WEATHER.get(city, "unknown")})
+
+
+def _weather_calls(*cities: str) -> Reply:
+    return Reply(tool_calls=[ToolCall("get_weather", json.dumps({"city": city}, separators=(",", ":"))) for city in cities])
+
+
+def _ask(client: Any, question: str) -> str:
+    thread = client.threads.create()
+    client.messages.create(thread_id=thread.id, role="user", content=question)
+    return thread.id
+
+
+# -- exercise 9.1 -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ManualCase:
+    """One run the 9.1 check streams through the learner's handler, and what the stand-in answered."""
+
+    scenario: str
+    description: str
+    agent: dict[str, str]
+    question: str
+    replies: list[Reply] = field(default_factory=list)
+
+
+MANUAL_CASES = [
+    ManualCase(
+        "09_azure_tools_and_async/manual_parallel",
+        "two calls in one required action",
+        {"name": "weather-desk-by-hand", "instructions": DESK["instructions"]},
+        "Compare the weather in Bergen and in Lisbon.",
+        [_weather_calls("Bergen", "Lisbon"), Reply(text="Bergen is 11°C in steady rain, while Lisbon is sunny and 21°C.")],
+    ),
+    ManualCase(
+        "09_azure_tools_and_async/manual_two_rounds",
+        "a second required action in the continuation stream",
+        {"name": "weather-desk-one-by-one", "instructions": "Call get_weather for one city at a time, then answer in one sentence."},
+        "Where is it warmer right now, Seville or Amsterdam?",
+        [_weather_calls("Seville"), _weather_calls("Amsterdam"), Reply(text="Seville, at 27°C and sunny; Amsterdam is 16°C.")],
+    ),
+]
+
+
+def manual_round(client: Any, case: ManualCase, handler: Any, model: str) -> Any:
+    """Create the case's agent (tool definitions only: nothing runs them automatically), stream one run through `handler`."""
+    from azure.ai.agents.models import FunctionTool, ToolSet
+
+    toolset = ToolSet()
+    toolset.add(FunctionTool({get_weather}))
+    agent = client.create_agent(model=model, toolset=toolset, **case.agent)
+    try:
+        thread_id = _ask(client, case.question)
+        with client.runs.stream(thread_id=thread_id, agent_id=agent.id, event_handler=handler) as stream:
+            stream.until_done()
+    finally:
+        client.delete_agent(agent.id)
+    return handler
+
+
+class ToolRunner(AgentEventHandler):
+    """Exercise 9.1's solution: on requires_action, run the functions and submit their outputs on this same handler."""
+
+    def __init__(self, client: Any, functions: Iterable[Callable[..., Any]]) -> None:
+        super().__init__()
+        self.client = client
+        self.functions = {function.__name__: function for function in functions}
+        self.text = ""
+
+    def on_message_delta(self, delta: MessageDeltaChunk) -> None:
+        self.text += delta.text
+
+    def on_thread_run(self, run: ThreadRun) -> None:
+        if run.status == "requires_action" and isinstance(run.required_action, SubmitToolOutputsAction):
+            outputs = [
+                ToolOutput(tool_call_id=call.id, output=self.functions[call.function.name](**json.loads(call.function.arguments)))
+                for call in run.required_action.submit_tool_outputs.tool_calls
+            ]
+            self.client.runs.submit_tool_outputs_stream(thread_id=run.thread_id, run_id=run.id, tool_outputs=outputs, event_handler=self)
+
+
+def _record_manual(case: ManualCase) -> Callable[[], None]:
+    def run() -> None:
+        with clients.azure_agents_client() as client:
+            handler = manual_round(client, case, ToolRunner(client, {get_weather}), clients.azure_model())
+        if not handler.text:
+            raise RuntimeError(f"{case.scenario}: the run streamed no answer")
 
     return run
 
 
-def _scenario(key: str, comment: str, call: ToolCall | None = None, **pace: float) -> Scenario:
-    """The prompt `key`, asked of its backend by the notebook: the model makes the tool `call` first, if any, then answers `ANSWERS[key]`."""
-    surface = "azure" if key.startswith("azure_") else "openai"
-    replies = ([Reply(tool_calls=[call])] if call else []) + [Reply(text=ANSWERS[key], **pace)]
-    return Scenario(f"09_sse_to_the_browser/{key}", comment, replies, surface=surface)
-
-
 SCENARIOS = [
-    _scenario(
-        "chat_pack_list",
-        "Chat backend, text only: a Markdown list whose newlines travel inside the deltas (\"\\n\\n-\", \"\\n-\"). "
-        "Framed as `data: {chunk}` those deltas end the event early and the list items vanish; as JSON they survive.",
-        first_token=0.5,
-        gap=0.03,
-    ),
-    _scenario(
-        "chat_trail_tool",
-        "Chat backend, one tool round: a trail_conditions call whose arguments arrive in fragments, then the "
-        "follow-up request carrying the tool result, whose streamed answer has a paragraph break.",
-        ToolCall("trail_conditions", '{"trail":"Ridge Trail"}'),
-    ),
-    _scenario(
-        "chat_xss",
-        "Chat backend, an answer that carries an <img onerror> and a <script> tag as text: the page must show them "
-        "and run nothing (the browser test checks window.xssFired stays undefined).",
-    ),
-    _scenario(
-        "agents_insulation",
-        "openai-agents Runner.run_streamed over the Responses API, text only: a numbered Markdown list, so deltas "
-        "carry newlines.",
-    ),
-    _scenario(
-        "agents_stock_tool",
-        "openai-agents with a function tool: a stock_level call (response.function_call_arguments.delta), then the "
-        "second request with its function_call_output and the streamed answer.",
-        ToolCall("stock_level", '{"product":"Alpine 40"}'),
-    ),
-    _scenario(
-        "azure_rain_tips",
-        "azure-ai-agents, the chain one web request makes: create a thread holding the question, then an agent, stream the run "
-        "(a numbered list in thread.message.delta events), delete the agent.",
-    ),
-    _scenario(
-        "azure_forecast_tool",
-        "azure-ai-agents with automatic function calling: the run stream ends in requires_action for get_forecast, "
-        "the SDK submits the output with stream=true and the continuation streams the answer; then the agent is deleted.",
-        ToolCall("get_forecast", '{"place":"Lake Louise"}'),
-    ),
-    _scenario(
-        "sk_trail_shoes",
-        "semantic-kernel streaming with a plugin registered but not called: a Markdown list; SK asks for "
-        "include_usage, so the stream ends with a usage chunk.",
-    ),
-    _scenario(
-        "sk_jacket_size_tool",
-        "semantic-kernel automatic function calling: the call is named gear-jacket_size on the wire "
-        "(plugin-function); the kernel runs it and the second request streams the answer.",
-        ToolCall("gear-jacket_size", '{"chest_cm":102}'),
-    ),
     Scenario(
-        "09_sse_to_the_browser/route_pack_list",
-        "The route the learner writes (exercise 9.2): one user message, no tools, paced as a model (half a second to the "
-        "first token, then a piece every 20 ms), so a reader can leave in the middle and a blocking client shows its pause.",
-        [Reply(text=ANSWERS["chat_pack_list"], first_token=0.5, gap=0.02)],
+        WEATHER_DESK,
+        "One agent with a get_weather function tool, four runs in the notebook's order. Run 1: automatic function "
+        "calling (enable_auto_function_calls): two parallel calls stream as thread.run.step.delta fragments, the run "
+        "stops at requires_action, the SDK POSTs submit_tool_outputs (plain dicts, no type) with stream=true and the "
+        "continuation streams the answer. Run 2: a client without automatic calls and a handler that submits "
+        "nothing: the stream ends at requires_action + done, GET shows the run still requires_action, then it is "
+        "cancelled (answered with status cancelling). Run 3: the same automatic round, iterated without a handler. "
+        "Run 4: the async client, one call, with an AsyncAgentEventHandler.",
+        [
+            _weather_calls("Bergen", "Seville"),
+            Reply(text="Pack it for Bergen: 11°C and steady rain. Seville is sunny and 27°C, so you won't need it there."),
+            _weather_calls("Oslo"),
+            _weather_calls("Lisbon", "Oslo"),
+            Reply(text="Lisbon, by far: 21°C and sunny, against 4°C and sleet in Oslo."),
+            _weather_calls("Amsterdam"),
+            Reply(text="Yes: Amsterdam is dry at 16°C with a light breeze, good weather for a ride."),
+        ],
+        surface="azure",
     ),
-    # Kept as a run: only exercise 9.3's check asks this, replaying it on a server of its own; no cell sends it.
-    Scenario(
-        "09_sse_to_the_browser/route_hostile",
-        "The same plain request for the answer carrying <img onerror> and <script>: the page the learner writes "
-        "(exercise 9.3) must show it as text and run nothing.",
-        [Reply(text=ANSWERS["chat_xss"])],
-        _plain("route_hostile"),
-    ),
+    # Kept as runs: exercise 9.1's check streams these through the learner's handler against a replay server of
+    # its own, so no cell of the notebook makes their requests; recorded here with the exercise's solution.
+    *[
+        Scenario(
+            case.scenario,
+            f"Exercise 9.1's check, {case.description}: a client without automatic function calls streams the run "
+            "through a handler that, on thread.run.requires_action, runs get_weather and calls "
+            "submit_tool_outputs_stream with ToolOutput objects (so each output carries type function_call_output) "
+            "and event_handler=self; each continuation stream is chained onto the same handler.",
+            case.replies,
+            _record_manual(case),
+            surface="azure",
+        )
+        for case in MANUAL_CASES
+    ],
 ]

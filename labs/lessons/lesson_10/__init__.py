@@ -1,1 +1,1 @@
-"""Lesson 10 (solutions/10_resilience.ipynb): scenarios.py records its fixtures; checks.py grades its exercises."""
+"""Lesson 10 (solutions/10_semantic_kernel_streaming.ipynb): scenarios.py records its fixtures; checks.py grades its exercises."""

@@ -1,325 +1,121 @@
-"""Lesson 10: fault fixtures (429, 500, a dropped connection, a stall, a malformed event, bad tool arguments).
-Lesson 11 has the latency scenarios and the long answer for the Stop button.
+"""Lesson 10: Semantic Kernel streaming: a two-turn chat, automatic function calling, and the Required() trap.
 
-Errors (429 with Retry-After, 500) are scripted in the stand-in and recorded as they happen: the SDK's own
-retry sends the second request, which the recording keeps. A dropped connection, a stall and a malformed
-event cannot be recorded from a healthy service, so those scenarios record the full stream, then the
-lesson's continuation request exactly as `labs.resilience.ResumableAnswer` builds it from the text the
-fault lets through, and finally `_enact` post-processes the written fixture: it adds the `fault` key
-(`drop_after`, `stall_after`/`stall_seconds`) or inserts a `raw` event (half of the next event, as a
-proxy that cut it would send), and says so in the fixture's comment. The events after a fault stay in
-the file: they are what the service sent, and the replay server never reaches them.
+The lesson's own conversations are authored from the notebook (`make fixtures LESSON=10`), so the recorded
+requests are what its cells send through `OpenAIChatCompletion` from `labs.sk_chat_completion()`, and each prompt
+is written once, in its cell: `stream_options.include_usage` on every streamed request, and tools named
+`plugin-function` (`weather-get_forecast`). `exercise_two_turns` keeps its `run`: the notebook never asks it,
+exercise 10.1's checker replays it with the learner's loop (its prompts are the checker's).
 """
 
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any
+from functools import reduce
+from operator import add
+
+from semantic_kernel import Kernel
+from semantic_kernel.connectors.ai.open_ai import OpenAIChatCompletion, OpenAIChatPromptExecutionSettings
+from semantic_kernel.contents import ChatHistory, StreamingChatMessageContent
 
 from ... import clients
-from ...replay.cassette import RecordedEvent, dump_cassette, load_cassette
-from ...config import settings
-from ...resilience import continuation_messages
-from ...toolcalls import accumulate_tool_calls, assistant_message, run_tool_calls
-from .. import Reply, Scenario, ToolCall
-from ...replay.standins import tokens
-
-FOLDER = "10_resilience"
-SYSTEM = {"role": "system", "content": "You are an outdoor gear advisor. Answer in under 80 words."}
+from .. import Reply, Scenario, ToolCall, recorded_body
 
 
-def ask(question: str) -> list[dict[str, str]]:
-    return [SYSTEM, {"role": "user", "content": question}]
+def _messages(name: str, index: int = 0) -> list[dict]:
+    return recorded_body(f"10_semantic_kernel_streaming/{name}", index)["messages"]
 
 
-# -- errors before the stream: the SDK retries them -----------------------------------------------
-
-RATE_LIMITED = ask("What belongs in a first-aid kit for a day hike?")
-RATE_LIMITED_ANSWER = (
-    "Pack plasters in several sizes, blister dressings, sterile wipes, a crepe bandage, tape, painkillers, "
-    "antihistamines, tweezers for ticks and splinters, a foil survival blanket and a whistle. Add any "
-    "personal medication, and check the kit before every season."
-)
-RATE_LIMIT_ERROR = {
-    "error": {
-        "message": "Rate limit reached for gpt-4o-mini on requests per min (RPM): Limit 3, Used 3. Please try again in 1s.",
-        "type": "requests",
-        "param": None,
-        "code": "rate_limit_exceeded",
-    }
+# What the notebook last sent, read from the fixtures, for the unit tests.
+ADVISOR = _messages("two_turns")[0]["content"]
+BACKPACK = _messages("two_turns")[1]["content"]
+FOLLOW_UP = _messages("two_turns", 1)[-1]["content"]
+SINTRA = _messages("forecast_auto")[1]["content"]
+PORTO = _messages("forecast_required")[1]["content"]
+# The forecasts the notebook's plugin returned, as the recorded follow-ups carry them: {city: forecast}.
+FORECASTS = {
+    json.loads(asked["tool_calls"][0]["function"]["arguments"])["city"]: answered["content"]
+    for asked, answered in (_messages(name, 1)[-2:] for name in ("forecast_auto", "forecast_required"))
 }
-
-SERVER_ERROR = ask("How do I choose the right size of hiking boots?")
-SERVER_ERROR_ANSWER = (
-    "Try boots on in the afternoon, when your feet are largest, wearing your hiking socks. Leave a "
-    "finger's width behind the heel, and make sure your toes do not touch the front on a downhill ramp. "
-    "The heel should not lift more than a few millimetres as you walk."
+BACKPACK_ANSWER = (
+    "Look for three things:\n\n"
+    "1. **Fit**: a torso length that matches yours and a padded hip belt that carries the weight.\n"
+    "2. **Capacity**: 20-30 litres for day hikes, 50 or more for overnight trips.\n"
+    "3. **Ventilation**: a mesh back panel keeps you cooler on long climbs."
 )
-INTERNAL_ERROR = {"error": {"message": "The server had an error while processing your request. Sorry about that!", "type": "server_error", "param": None, "code": None}}
-
-# -- failures in the middle of the stream: only a retry around the whole call helps ----------------
-
-DROPPED = ask("How should I pack a 30-litre daypack?")
-DROPPED_ANSWER = (
-    "Put light, bulky things such as a spare fleece at the bottom, heavy items like water and food in the "
-    "middle close to your back, and the things you reach for often on top: a rain jacket, snacks and the "
-    "map. Use the lid for a headlamp and first-aid kit, and the side pockets for a water bottle. Tighten "
-    "the compression straps so nothing shifts as you walk."
-)
-DROP_AFTER = 24
-
-STALLED = ask("How much water should I carry on a summer hike?")
-STALLED_ANSWER = (
-    "Plan on about half a litre per hour of moderate walking, more in heat or on steep climbs. For a "
-    "five-hour summer hike that means two and a half to three litres. Drink a little every twenty "
-    "minutes rather than a lot at once, and carry a filter if the route passes streams, so you can refill "
-    "instead of carrying everything."
-)
-STALL_AFTER, STALL_SECONDS = 18, 8
-
-MALFORMED = ask("How do I stay warm in my sleeping bag on a cold night?")
-MALFORMED_ANSWER = (
-    "Eat a warm snack before bed, go to sleep warm rather than cold, and wear a dry base layer and a hat. "
-    "Put an insulated mat under you: the ground steals more heat than the air. Keep tomorrow's clothes "
-    "in the bag's foot so they are warm in the morning, and open the vent a little to avoid condensation."
-)
-MALFORMED_AT = 20
-
-GIVES_UP = ask("What are the early signs of hypothermia?")
-GIVES_UP_ANSWER = (
-    "Watch for shivering that will not stop, clumsy hands, slurred speech, confusion and poor decisions, "
-    "and a person who suddenly goes quiet or falls behind. Stop, get them into dry layers and out of the "
-    "wind, give them something warm and sweet to drink, and share body heat."
-)
-GIVES_UP_DROP_AFTER = 16
-
-
-def partial_text(answer: str, events: int) -> str:
-    """The text the first `events` events of the stand-in's stream carry (event 0 is the role chunk)."""
-    return "".join(tokens(answer)[: events - 1])
-
-
-def continuation(answer: str, events: int, repeated_words: int = 2) -> str:
-    """What the model answers when asked to continue: the last few words again, then the rest."""
-    partial = partial_text(answer, events)
-    repeated = " ".join(partial.split()[-repeated_words:])
-    return repeated + answer[len(partial) :]
-
-
-# -- a tool call whose arguments are not valid JSON -----------------------------------------------
-
-FORECAST_QUESTION = ask("Will it rain on Ben Nevis tomorrow?")
-FORECAST_TOOL = {
-    "type": "function",
-    "function": {
-        "name": "get_forecast",
-        "description": "The mountain weather forecast for a place and a day.",
-        "parameters": {
-            "type": "object",
-            "properties": {"location": {"type": "string"}, "day": {"type": "string", "description": "today, tomorrow or a date"}},
-            "required": ["location", "day"],
-        },
-    },
-}
-BAD_ARGUMENTS = '{"location": "Ben Nevis, "day": "tomorrow"}'
-GOOD_ARGUMENTS = '{"location": "Ben Nevis", "day": "tomorrow"}'
-FORECAST_ANSWER = (
-    "Yes: showers are likely on Ben Nevis tomorrow (80% chance), with gusts near 60 km/h on the summit. "
-    "Start early, pack a full waterproof layer and gloves, and be ready to turn back if the wind rises."
+FOLLOW_UP_ANSWER = (
+    "Fit. A 25-litre pack that sits on your hips and hugs your back feels lighter all day than a perfect one "
+    "that pulls on your shoulders."
 )
 
+SINTRA_ANSWER = (
+    "Sintra starts at 14°C in fog and turns sunny after noon, so wear layers: a light base layer, a fleece you can "
+    "stuff in your pack, and a windproof shell for the damp morning."
+)
+PORTO_ANSWER = "Yes: Porto reaches 22°C and stays dry, so shorts are fine. Pack a light layer for the evening breeze."
 
-def get_forecast(location: str, day: str) -> dict[str, Any]:
-    """The stand-in tool the lesson calls: a fixed forecast, so the recorded answer matches it."""
-    return {"location": location, "day": day, "rain_chance": 0.8, "summary": "showers, summit gusts near 60 km/h"}
-
-
-# -- the runs: the lesson's SDK calls, through record mode -----------------------------------------
-
-
-def stream_text(messages: list[dict[str, Any]], events: int | None = None) -> str:
-    """Stream an answer as the lesson does; return the text of its first `events` events (all by default)."""
-    client = clients.openai_client()
-    text = ""
-    with client.chat.completions.create(model=clients.model(), messages=messages, stream=True) as stream:
-        for n, chunk in enumerate(stream, start=1):
-            if events is None or n <= events:
-                text += (chunk.choices[0].delta.content or "") if chunk.choices else ""
-    return text
+GUIDE = "You are a concise trail guide. Answer in one or two sentences."
+EXERCISE_QUESTIONS = ["How long does it take to hike 12 km with 600 m of climbing?", "And if I add a 30-minute lunch break?"]
+EXERCISE_ANSWERS = [
+    "Roughly four hours: three hours for 12 km at 4 km/h, plus about an hour for the 600 m of climbing (Naismith's rule).",
+    "Then plan on about four and a half hours, and start early enough to finish in daylight.",
+]
 
 
-def fault_then_continue(messages: list[dict[str, Any]], answer: str, events: int) -> Callable[[], None]:
-    """The original stream, then the lesson's continuation request built from the text the fault lets through."""
-
-    def run() -> None:
-        partial = stream_text(messages, events)
-        assert partial == partial_text(answer, events), f"the stand-in cut the answer differently: {partial!r}"
-        stream_text(continuation_messages(messages, partial))
-
-    return run
+async def _stream(
+    service: OpenAIChatCompletion, history: ChatHistory, settings: OpenAIChatPromptExecutionSettings, kernel: Kernel | None = None
+) -> list[StreamingChatMessageContent]:
+    stream = service.get_streaming_chat_message_content(chat_history=history, settings=settings, kernel=kernel)
+    return [chunk async for chunk in stream if chunk is not None]
 
 
-def bad_tool_arguments() -> None:
-    # The lesson's loop: stream, put the tool calls together, run them (bad arguments become an error result
-    # for the model), send the results back, until the model answers in text.
-    client = clients.openai_client()
-    messages: list[dict[str, Any]] = list(FORECAST_QUESTION)
-    for _ in range(3):
-        with client.chat.completions.create(model=clients.model(), messages=messages, tools=[FORECAST_TOOL], stream=True) as stream:
-            calls = accumulate_tool_calls(stream)
-        if not calls:
-            return
-        results = run_tool_calls(calls, {"get_forecast": get_forecast})
-        messages += [assistant_message(calls), *(result.message() for result in results)]
+async def _converse(system: str, questions: list[str]) -> None:
+    """Stream each question in turn, adding each reply (its chunks added together) to the history."""
+    service = clients.sk_chat_completion()
+    history = ChatHistory(system_message=system)
+    for question in questions:
+        history.add_user_message(question)
+        history.add_message(reduce(add, await _stream(service, history, OpenAIChatPromptExecutionSettings())))
+    await service.client.close()
 
 
-# -- post-processing: enact the faults a healthy stand-in cannot produce ----------------------------
+async def exercise_two_turns() -> None:
+    await _converse(GUIDE, EXERCISE_QUESTIONS)
 
 
-def _enact(name: str, interactions: int, edit: Callable[[Any], str], run: Callable[[], None]) -> Callable[[], None]:
-    """`run`, then, once record mode has written all its requests, add the fault and say so in the comment."""
-
-    def enacted() -> None:
-        run()
-        # Record mode writes below LABS_RECORD_DIR, which `author` points at its folder (labs/fixtures by default).
-        path = settings().record_dir / f"{FOLDER}/{name}.yaml"
-        cassette = _wait_for(path, interactions)
-        note = edit(cassette)
-        if note:
-            cassette.comment = f"{cassette.comment} {note}"
-        dump_cassette(cassette, path)
-
-    return enacted
+def _forecast_round(city: str, answer: str) -> list[Reply]:
+    """What the model answers a weather question: a weather-get_forecast call for `city`, then `answer`, streamed."""
+    return [Reply(tool_calls=[ToolCall("weather-get_forecast", f'{{"city":"{city}"}}')]), Reply(text=answer, first_token=0.5, gap=0.03)]
 
 
-def _wait_for(path: Path, interactions: int, timeout: float = 15.0) -> Any:
-    # Record mode writes the fixture when each streamed response has ended, which is just after the SDK
-    # has read it; poll the file until every request of the scenario is in it.
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            cassette = load_cassette(path)
-            if len(cassette.interactions) == interactions and all(
-                i.response.events is None or (i.response.events and i.response.events[-1].data == "[DONE]") for i in cassette.interactions
-            ):
-                return cassette
-        except Exception:  # the file may be half written; read it again
-            if time.monotonic() > deadline:
-                raise
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{path.name} did not reach {interactions} complete interactions")
-        time.sleep(0.02)
-
-
-def _drop(cassette: Any) -> str:
-    cassette.interactions[0].response.fault = {"drop_after": DROP_AFTER}
-    return f"(Post-processed: the first stream's connection is dropped after {DROP_AFTER} events.)"
-
-
-def _stall(cassette: Any) -> str:
-    cassette.interactions[0].response.fault = {"stall_after": STALL_AFTER, "stall_seconds": STALL_SECONDS}
-    return f"(Post-processed: the first stream goes silent for {STALL_SECONDS} s after {STALL_AFTER} events.)"
-
-
-def _malformed(cassette: Any) -> str:
-    events = cassette.interactions[0].response.events
-    cut = events[MALFORMED_AT]
-    half = cut.data[: len(cut.data) // 2]
-    events.insert(MALFORMED_AT, RecordedEvent(t=cut.t, raw=f"data: {half}\n\n"))
-    return f"(Post-processed: event {MALFORMED_AT} of the first stream is preceded by the first half of itself, sent raw, as a proxy that cut it would.)"
-
-
-def _gives_up(cassette: Any) -> str:
-    cassette.interactions[0].response.fault = {"drop_after": GIVES_UP_DROP_AFTER}
-    cassette.interactions[1].response.fault = {"drop_after": 1}
-    return (
-        f"(Post-processed: the first stream drops after {GIVES_UP_DROP_AFTER} events; the continuation drops after its "
-        "role chunk, every time it is asked, so a client with three attempts must give up.)"
-    )
-
-
-def _check_tool_round(cassette: Any) -> str:
-    first = cassette.interactions[0].response.events
-    arguments = "".join(
-        (json.loads(e.data)["choices"][0]["delta"].get("tool_calls") or [{}])[0].get("function", {}).get("arguments", "")
-        for e in first
-        if e.data.startswith("{") and json.loads(e.data)["choices"]
-    )
-    assert arguments == BAD_ARGUMENTS, arguments
-    return ""
-
-
-def _fault_scenario(name: str, comment: str, messages: list[dict[str, Any]], answer: str, events: int, edit: Callable[[Any], str]) -> Scenario:
-    """A mid-stream fault: the whole answer, then the continuation from its first `events` events; `edit` enacts the fault."""
-    replies = [Reply(text=answer, gap=0.02), Reply(text=continuation(answer, events), gap=0.02)]
-    return Scenario(f"{FOLDER}/{name}", comment, replies, _enact(name, 2, edit, fault_then_continue(messages, answer, events)))
-
-
-# Kept as runs: the notebook asks through labs.fault_server(), which replays in every mode (record mode included),
-# and the stand-in cannot drop, stall or cut a stream when asked; so no cell's request reaches it.
 SCENARIOS = [
     Scenario(
-        f"{FOLDER}/rate_limited",
-        "HTTP 429 with Retry-After: 1, then the streamed answer. The openai SDK retries on its own (max_retries), "
-        "so the second request is the SDK's retry (header x-stainless-retry-count: 1), not the lesson's.",
-        [Reply(status=429, error=RATE_LIMIT_ERROR, headers={"retry-after": "1"}), Reply(text=RATE_LIMITED_ANSWER)],
-        lambda: stream_text(RATE_LIMITED),
+        "10_semantic_kernel_streaming/two_turns",
+        "A two-turn Semantic Kernel chat: the second request carries the first answer (the streamed chunks added into "
+        "one assistant message), so 'those' in the follow-up has something to refer to. Every request asks for "
+        "include_usage, as SK always does, so each stream ends with a usage chunk (choices: []).",
+        [Reply(text=BACKPACK_ANSWER, first_token=0.5, gap=0.03), Reply(text=FOLLOW_UP_ANSWER, first_token=0.45, gap=0.03)],
     ),
     Scenario(
-        f"{FOLDER}/server_error",
-        "HTTP 500, then the streamed answer: the SDK's own retry, after its backoff.",
-        [Reply(status=500, error=INTERNAL_ERROR), Reply(text=SERVER_ERROR_ANSWER)],
-        lambda: stream_text(SERVER_ERROR),
-    ),
-    _fault_scenario(
-        "dropped",
-        "The connection drops in the middle of the answer. The second request is the lesson's continuation: the "
-        "text received so far as an assistant message and a request to continue; the model repeats its last two "
-        "words, which the lesson trims.",
-        DROPPED,
-        DROPPED_ANSWER,
-        DROP_AFTER,
-        _drop,
-    ),
-    _fault_scenario(
-        "stalled",
-        "The stream goes silent in the middle, longer than the lesson's read timeout; the second request is the "
-        "continuation from the text received before the stall.",
-        STALLED,
-        STALLED_ANSWER,
-        STALL_AFTER,
-        _stall,
-    ),
-    _fault_scenario(
-        "malformed",
-        "A malformed event in the middle of the stream (JSON cut in half), which the SDK cannot parse; the second "
-        "request is the continuation from the text before it.",
-        MALFORMED,
-        MALFORMED_ANSWER,
-        MALFORMED_AT,
-        _malformed,
-    ),
-    _fault_scenario(
-        "gives_up",
-        "A connection that keeps dropping: the continuation never gets past its first event, so the lesson's "
-        "client must stop and report the text it kept.",
-        GIVES_UP,
-        GIVES_UP_ANSWER,
-        GIVES_UP_DROP_AFTER,
-        _gives_up,
+        "10_semantic_kernel_streaming/forecast_auto",
+        "Automatic function calling while streaming, FunctionChoiceBehavior.Auto(): the first stream is a call to "
+        "weather-get_forecast (the plugin-function name SK advertises) whose arguments arrive in fragments and whose "
+        "chunks carry no text; SK runs the function and sends the second request with the call and its result, whose "
+        "stream is the answer.",
+        _forecast_round("Sintra", SINTRA_ANSWER),
     ),
     Scenario(
-        f"{FOLDER}/bad_tool_arguments",
-        "A tool call whose arguments are not valid JSON (a missing quote). The lesson answers it with a tool error "
-        "message; the model calls the tool again with valid arguments, then answers from the forecast.",
-        [
-            Reply(tool_calls=[ToolCall("get_forecast", BAD_ARGUMENTS)]),
-            Reply(tool_calls=[ToolCall("get_forecast", GOOD_ARGUMENTS)]),
-            Reply(text=FORECAST_ANSWER),
-        ],
-        _enact("bad_tool_arguments", 3, _check_tool_round, bad_tool_arguments),
+        "10_semantic_kernel_streaming/forecast_required",
+        "The streaming trap of FunctionChoiceBehavior.Required(): it allows one automatic invocation, so SK 1.45 streams "
+        "the call (tool_choice: required), runs the function, and stops: no text at all. The second request is the fix "
+        "the lesson makes by hand, the same history streamed again without tools; it is also the last request SK's "
+        "non-streaming get_chat_message_content makes (served from this stream), which is why that one answers.",
+        _forecast_round("Porto", PORTO_ANSWER),
+    ),
+    Scenario(
+        "10_semantic_kernel_streaming/exercise_two_turns",
+        "Exercise 10.1's conversation: two streamed questions to a trail guide; the second request must carry the first "
+        "answer as an assistant message, or it matches nothing and the check says so.",
+        [Reply(text=EXERCISE_ANSWERS[0], first_token=0.45, gap=0.03), Reply(text=EXERCISE_ANSWERS[1], first_token=0.4, gap=0.03)],
+        exercise_two_turns,  # kept: no cell asks it; exercise 10.1's checker replays it
     ),
 ]
