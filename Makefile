@@ -31,9 +31,15 @@ $(STAMP): requirements.txt pyproject.toml $(wildcard jupyter-config/* jupyter-co
 # The file browser shows the whole workbook; the printed URL opens lesson 00 in workspace/, where the learner works:
 # the first `make lab` copies the lessons there from notebooks/ (which make notebooks and make test regenerate),
 # later ones copy only lessons it lacks and never overwrite a file there.
-LAB_OPEN ?= workspace/00_setup_and_replay.ipynb
+# `make lab LANG=vi` (README.vi.md): the Vietnamese copies (notebooks/vi/) go to workspace/vi/, copied the same way, and
+# lesson 00 opens in Vietnamese; the English lessons still go to workspace/ (a lesson not translated yet is read there).
+# Only LANG=vi counts: LANG is also the shell's locale (C.UTF-8, en_US.UTF-8), which keeps the English workbook.
+LAB_LANG := $(filter vi,$(LANG))
+LAB_WORKSPACE := workspace$(LAB_LANG:%=/%)
+LAB_OPEN ?= $(LAB_WORKSPACE)/00_setup_and_replay.ipynb
 lab: setup
 	$(BIN)/python -m labs.workbook workspace --notebooks notebooks --workspace workspace
+	$(if $(LAB_LANG),$(BIN)/python -m labs.workbook workspace --notebooks notebooks/$(LAB_LANG) --workspace $(LAB_WORKSPACE))
 	$(BIN)/jupyter lab $(LAB_FLAGS) --ServerApp.ip=127.0.0.1 --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/$(LAB_OPEN)
 
 test: setup check test-unit test-notebooks
@@ -53,7 +59,7 @@ test-unit: setup
 NB_WORKERS ?= 4
 test-notebooks: setup
 	$(TEST_ENV) $(BIN)/python -m pytest -q -n $(NB_WORKERS) --dist loadfile $(NBVAL) --nbval solutions
-	$(TEST_ENV) $(BIN)/python -m pytest -q -n $(NB_WORKERS) --dist loadfile $(NBVAL) --nbval-lax notebooks
+	$(TEST_ENV) $(BIN)/python -m pytest -q -n $(NB_WORKERS) --dist loadfile $(NBVAL) --nbval-lax notebooks  # notebooks/vi/ too
 
 notebooks: setup
 	$(BIN)/python -m labs.workbook build
@@ -72,7 +78,7 @@ outputs: setup
 test-lesson: setup
 	files=$$($(BIN)/python -m labs.lessons tests $(LESSON)) && $(TEST_ENV) $(BIN)/python -m pytest -q -p no:cacheprovider $$files
 	$(TEST_ENV) $(BIN)/python -m pytest -q -p no:cacheprovider $(NBVAL) --nbval solutions/$(LESSON)_*.ipynb
-	$(TEST_ENV) $(BIN)/python -m pytest -q -p no:cacheprovider $(NBVAL) --nbval-lax notebooks/$(LESSON)_*.ipynb
+	$(TEST_ENV) $(BIN)/python -m pytest -q -p no:cacheprovider $(NBVAL) --nbval-lax notebooks/$(LESSON)_*.ipynb $(wildcard notebooks/vi/$(LESSON)_*.ipynb)
 
 # Re-record one lesson from the service in .env (LABS_MODE is set for you), store its outputs, regenerate its copy.
 refresh: setup
@@ -82,14 +88,15 @@ refresh: setup
 # NN_slug.<date-time>.ipynb, never overwritten.
 fresh: setup
 	@test -n "$(LESSON)" || { echo "usage: make fresh LESSON=NN (your current copy is kept beside the fresh one)" >&2; exit 2; }
-	$(BIN)/python -m labs.workbook fresh $(LESSON) --notebooks notebooks --workspace workspace
+	$(BIN)/python -m labs.workbook fresh $(LESSON) --notebooks notebooks$(LAB_LANG:%=/%) --workspace $(LAB_WORKSPACE)
 
 # Grade one learner (NOTEBOOKS=paths, default: the lessons in workspace/) or a class folder (one .ipynb or folder
 # per student), each exercise by the instructor's checks in a process of its own (README, "Grading a class").
 NOTEBOOKS ?=
 GRADEBOOK ?= gradebook.csv
+# LANG=vi grades workspace/vi/ with the check lines in Vietnamese (a copy is recognised by its cell ids, as in English).
 grade: setup
-	$(BIN)/python -m labs.workbook grade --workspace workspace $(NOTEBOOKS)
+	$(LAB_LANG:%=LABS_LANG=% )$(BIN)/python -m labs.workbook grade --workspace $(LAB_WORKSPACE) $(NOTEBOOKS)
 
 grade-class: setup
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade-class SUBMISSIONS=folder [GRADEBOOK=gradebook.csv]" >&2; exit 2; }

@@ -43,6 +43,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal, TypeVar
 
 from .errors import replay_miss_message
+from .i18n import exercise_text, text
 
 __all__ = [
     "Case", "CaseResult", "CheckResult", "Mistake", "Status", "check", "checker_for", "evaluate", "exercise", "hint", "hint_for",
@@ -54,6 +55,7 @@ Checker = Callable[..., Iterable["Case"]]
 C = TypeVar("C", bound=Checker)
 
 _EXERCISE_ID = re.compile(r"^(\d+)\.(\d+)$")
+_STUB_MESSAGE = re.compile(r"^complete (?P<function>\w+)\. Hint: (?P<hint>.*)$")
 _checkers: dict[str, Checker] = {}
 _hints: dict[str, str] = {}
 _short = reprlib.Repr()
@@ -120,11 +122,11 @@ class CheckResult:
     def lines(self) -> list[str]:
         """One line per case; a single ⏳ line when the exercise is not done yet."""
         if self.status == "not_done":
-            return [f"⏳ Exercise {self.exercise} not done yet: {self.message}"]
+            return [text("check.not_done", exercise=self.exercise, message=self.message)]
         return [
-            f"✅ Exercise {self.exercise} — {case.name}"
+            text("check.passed", exercise=self.exercise, case=case.name)
             if case.passed
-            else f"❌ Exercise {self.exercise} — {case.name}: {_sentence(case.message, case.hint)}"
+            else text("check.failed", exercise=self.exercise, case=case.name, problem=_sentence(case.message, case.hint))
             for case in self.cases
         ]
 
@@ -180,7 +182,7 @@ def hint_for(exercise_id: str) -> str:
 
 def hint(exercise_id: str) -> None:
     """Print the second, more explicit hint for `exercise_id`: what to do, for a learner stuck after the first."""
-    print(f"💡 Exercise {exercise_id}: {hint_for(exercise_id)}", flush=True)
+    print(text("hint.line", exercise=exercise_id, hint=exercise_text(exercise_id, hint_for(exercise_id))), flush=True)
 
 
 @contextlib.contextmanager
@@ -222,45 +224,49 @@ def evaluate(exercise_id: str, *answers: object, checker: Checker | None = None)
     except NotImplementedError as error:
         return _not_done(exercise_id, error)
     except Exception as error:
-        return CheckResult(exercise_id, "failed", (CaseResult("load the checker", False, _describe(error)),))
+        return CheckResult(exercise_id, "failed", (CaseResult(text("check.load_checker"), False, _describe(error)),))
     results: list[CaseResult] = []
     while True:
         try:
             case = next(cases)
-            results.append(_run_case(case))
+            results.append(_run_case(case, exercise_id))
         except StopIteration:
             break
         except (NotImplementedError, _NotDone) as error:
             return _not_done(exercise_id, error)
         except Exception as error:
-            results.append(CaseResult("run the checker", False, f"the checker crashed with {_describe(error)}"))
+            results.append(CaseResult(text("check.run_checker"), False, text("check.checker_crashed", error=_describe(error))))
             break
     if not results:
-        results.append(CaseResult("run the checker", False, "the checker tried no cases"))
+        results.append(CaseResult(text("check.run_checker"), False, text("check.no_cases")))
     status: Status = "passed" if all(result.passed for result in results) else "failed"
     return CheckResult(exercise_id, status, tuple(results))
 
 
-def _run_case(case: Case) -> CaseResult:
+def _run_case(case: Case, exercise_id: str) -> CaseResult:
+    name = exercise_text(exercise_id, case.name)
+
+    def failed(message: str, outcome: object) -> CaseResult:
+        return CaseResult(name, False, message, exercise_text(exercise_id, _hint(case, outcome)))
+
     try:
         value = _resolve(case.run())
     except NotImplementedError as error:
         raise _NotDone(error) from error
     except Exception as error:
-        return CaseResult(case.name, False, f"your code raised {_describe(error)}", _hint(case, error))
+        return failed(text("check.your_code_raised", error=_describe(error)), error)
     try:
         if case.expected is not MISSING and value != case.expected:
-            message = f"expected {_short.repr(case.expected)}, got {_short.repr(value)}"
-            return CaseResult(case.name, False, message, _hint(case, value))
+            return failed(text("check.expected", expected=_short.repr(case.expected), got=_short.repr(value)), value)
         if case.verify is not None:
             case.verify(value)
     except NotImplementedError as error:
         raise _NotDone(error) from error
     except AssertionError as error:
-        return CaseResult(case.name, False, str(error) or "the result is not what was expected", _hint(case, value))
+        return failed(exercise_text(exercise_id, str(error)) or text("check.not_expected"), value)
     except Exception as error:
-        return CaseResult(case.name, False, f"checking the result raised {_describe(error)}", _hint(case, value))
-    return CaseResult(case.name, True)
+        return failed(text("check.checking_raised", error=_describe(error)), value)
+    return CaseResult(name, True)
 
 
 def _hint(case: Case, outcome: object) -> str:
@@ -292,8 +298,10 @@ def _resolve(value: object) -> object:
 
 
 def _not_done(exercise_id: str, error: BaseException) -> CheckResult:
-    message = str(error).removeprefix(f"Exercise {exercise_id}: ") or "your code raises NotImplementedError"
-    return CheckResult(exercise_id, "not_done", message=_one_line(message))
+    message = _one_line(str(error).removeprefix(f"Exercise {exercise_id}: ")) or text("check.raises_not_implemented")
+    if stub := _STUB_MESSAGE.match(message):  # the stub labs.workbook wrote: its hint may have a translation
+        message = text("check.stub", function=stub["function"], hint=exercise_text(exercise_id, stub["hint"]))
+    return CheckResult(exercise_id, "not_done", message=message)
 
 
 def _lesson_module(exercise_id: str) -> str:
@@ -310,7 +318,7 @@ def _describe(error: BaseException) -> str:
 
 def _sentence(message: str, hint: str) -> str:
     message = _one_line(message).rstrip(".")
-    return f"{message}. Hint: {_one_line(hint)}" if hint else message
+    return text("check.hint", message=message, hint=_one_line(hint)) if hint else message
 
 
 def _one_line(text: str) -> str:

@@ -72,16 +72,18 @@ def _load_dotenv() -> None:
     load_dotenv(_dotenv_path(), override=False)
 
 
-def _fix(name: str, value: str | None = None) -> str:
-    """How to give a setting a new value (`value`, or a valid one) so that the kernel sees it."""
+def _fix(name: str, value: str | None = None, lang: Literal["en", "vi"] | None = None) -> str:
+    """How to give a setting a new value (`value`, or a valid one) so that the kernel sees it, in `lang` (default: the learner's)."""
+    from .i18n import text  # here, not at the top: the replay service imports this module, and only this one from labs
+
     path = _dotenv_path()
     wanted = f"{name}={value}" if value else name
     from_file = dotenv_values(path) if path.is_file() else {}
     if name in from_file and os.environ.get(name) == from_file[name]:
-        return f"set {wanted} in {display_path(path)}, then restart the kernel (it keeps the values it read first)"
+        return text("fix.in_dotenv_file", lang, wanted=wanted, path=display_path(path))
     if os.environ.get(name, "").strip():
-        return f"{name} is set in the environment (where JupyterLab started, or by this kernel), which wins over .env: set {wanted} there and restart"
-    return f"set {wanted} in .env (see .env.example), then restart the kernel"
+        return text("fix.in_environment", lang, name=name, wanted=wanted)
+    return text("fix.new", lang, wanted=wanted)
 
 
 def _sentence(text: str) -> str:
@@ -93,17 +95,17 @@ def settings() -> Settings:
     _load_dotenv()
     mode = os.environ.get("LABS_MODE", "replay").strip().lower() or "replay"
     if mode not in get_args(Mode):
-        raise ConfigError(f"LABS_MODE={mode!r} is not a mode. Use replay, live or record: {_fix('LABS_MODE')}.")
+        raise ConfigError(f"LABS_MODE={mode!r} is not a mode. Use replay, live or record: {_fix('LABS_MODE', lang='en')}.")
     raw_speed = os.environ.get("LABS_REPLAY_SPEED", "1").strip() or "1"
     try:
         speed = float(raw_speed)
     except ValueError:
         raise ConfigError(
-            f"LABS_REPLAY_SPEED={raw_speed!r} is not a number. Use 1 (as recorded), 0 (no delay) or another factor: {_fix('LABS_REPLAY_SPEED')}."
+            f"LABS_REPLAY_SPEED={raw_speed!r} is not a number. Use 1 (as recorded), 0 (no delay) or another factor: {_fix('LABS_REPLAY_SPEED', lang='en')}."
         ) from None
     if speed < 0:
         raise ConfigError(
-            f"LABS_REPLAY_SPEED={raw_speed!r} is negative. Use 1 (as recorded), 0 (no delay) or another factor: {_fix('LABS_REPLAY_SPEED')}."
+            f"LABS_REPLAY_SPEED={raw_speed!r} is negative. Use 1 (as recorded), 0 (no delay) or another factor: {_fix('LABS_REPLAY_SPEED', lang='en')}."
         )
     extra = tuple(Path(p).expanduser() for p in os.environ.get("LABS_FIXTURES", "").split(os.pathsep) if p.strip())
     record_dir = Path(os.environ.get("LABS_RECORD_DIR", FIXTURES_DIR / "recorded")).expanduser()
@@ -128,12 +130,14 @@ def _optional(name: str) -> str | None:
 
 def require_env(name: str, why: str) -> str:
     """The value of a credential variable, or one clear sentence saying how to set it."""
+    from .i18n import phrase, text
+
     mode = settings().mode
     value = _optional(name)
     if not value:
         raise MissingCredentialError(
-            f"LABS_MODE={mode} needs {name} ({why}). {_sentence(_fix(name, '...'))};"
-            f" or, to work offline, {_fix('LABS_MODE', 'replay')}."
+            text("key.missing", mode=mode, name=name, why=phrase(why), fix=_sentence(_fix(name, "...")))
+            + text("key.offline", fix=_fix("LABS_MODE", "replay"))
         )
     return value
 

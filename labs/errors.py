@@ -14,6 +14,7 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Any
 
+from .i18n import text
 from .replay.matching import MISS_CODE
 
 __all__ = ["register_error_display", "replay_miss_message"]
@@ -40,7 +41,7 @@ def _show(shell: Any, etype: type[BaseException], value: BaseException, tb: Trac
     if miss is None:
         shell.showtraceback((etype, value, tb), tb_offset=tb_offset, running_compiled_code=True)
         return []
-    lines = [f"{etype.__name__}: the replay server has no recording for this request.", *miss.splitlines()]
+    lines = [text("replay.miss", error=etype.__name__), *miss.splitlines()]
     shell._showtraceback(etype, value, lines)
     return lines
 

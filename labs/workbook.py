@@ -4,6 +4,7 @@
     python -m labs.workbook check    # fail, naming the notebook, when notebooks/ is not what build writes,
                                      # or a solution code cell has no stored execution (nbval would skip it)
     python -m labs.workbook new-exercise 2.2   # scaffold an exercise (labs/lessons/scaffold.py)
+    python -m labs.workbook translation 01     # write or update translations/vi/01_basic_streaming.yaml
     python -m labs.workbook workspace  # copy into workspace/ the learner copies it does not hold yet
     python -m labs.workbook fresh 03   # a fresh workspace copy of lesson 03, the earlier one kept beside it
     python -m labs.workbook grade [workspace/] [--json]          # labs/grading/: one learner
@@ -45,12 +46,24 @@ that cannot be lost. `grade` with no path grades the workspace's lesson notebook
 names: the kept earlier copies are not graded twice). When lessons are renumbered, `workspace` first moves a
 copy kept under a lesson's old name to its new one (`RENUMBERED`), so the answers follow their lesson.
 
+Translations (`labs.i18n`): the English solutions stay the single source of code. A lesson with a translation file
+`translations/vi/NN_slug.yaml` also gets `notebooks/vi/NN_slug.ipynb`: the English learner copy, cell for cell and
+id for id, with each markdown cell's Vietnamese, and `%env LABS_LANG=vi` as the first line of its first code cell
+(so the check lines and hints are Vietnamese in that kernel; every other line of code is the English copy's). A cell
+whose translation is missing, or was made from English that has changed since (its `fingerprint` is the English
+source's), stays English there, and `check` names it. `translation NN` writes the file's skeleton (every markdown
+cell's id, fingerprint and English, and every text of the lesson's exercises, the translations empty) or adds what
+a lesson gained to an existing one, keeping what is translated; `--accept ID` records that cell ID's translation
+as made from the current English. `build` cleans `notebooks/vi/` by the same rule as `notebooks/`, and
+`notebooks/` cleaning never reaches into it. A lesson without a translation file is listed, not an error, for now.
+
 `grade` and `grade-class` live in `labs.grading`; this module only dispatches them.
 """
 
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import re
 import shutil
@@ -60,8 +73,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import nbformat
+import yaml
 from nbformat import NotebookNode
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_raw_cell
+
+from . import i18n
 
 __all__ = [
     "ANSWER_PROMPT",
@@ -69,20 +85,26 @@ __all__ = [
     "SolutionMarkerError",
     "build",
     "check",
+    "exercise_texts",
     "fill_workspace",
     "fresh_copy",
     "learner_copy",
     "main",
     "migrate_workspace",
     "render",
+    "translated_copy",
+    "translation_problems",
     "unexecuted_cells",
     "workspace_lessons",
+    "write_translation",
 ]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 WORKSPACE = REPO_ROOT / "workspace"  # where the learner works (ignored by git); notebooks/ is regenerated
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 ANSWER_PROMPT = "*Write your answer here.*"
+TRANSLATIONS = REPO_ROOT / "translations"  # translations/<language>/NN_slug.yaml (labs.i18n)
+ANSWER_PROMPTS: dict[i18n.Language, str] = {"en": ANSWER_PROMPT, "vi": "*Viết câu trả lời của bạn ở đây.*"}
 KEPT_CELL_METADATA = ("tags",)
 
 _BEGIN = re.compile(r"^(?P<indent>[ \t]*)#\s*BEGIN SOLUTION\b(?P<rest>.*)$")
@@ -178,31 +200,253 @@ def _string_literal(text: str) -> str:
     return repr(text) if '"' in text and "'" not in text else json.dumps(text, ensure_ascii=False)
 
 
-def _stub_markdown(source: str, where: str) -> str:
-    stubbed = _MARKDOWN_ANSWER.sub(ANSWER_PROMPT, source)
+def _stub_markdown(source: str, where: str, prompt: str = ANSWER_PROMPT) -> str:
+    stubbed = _MARKDOWN_ANSWER.sub(lambda _: prompt, source)
     if _MARKDOWN_MARKER.search(stubbed):
         raise SolutionMarkerError(f"{where}: each <!-- BEGIN SOLUTION --> needs its own <!-- END SOLUTION --> after it")
     return stubbed
 
 
+# Translated learner copies (labs.i18n)
+
+
+def translated_copy(solution: NotebookNode, translation: i18n.LessonTranslation, name: str = "notebook") -> NotebookNode:
+    """The learner copy of `solution` in the translation's language: same cells, ids and code, its markdown translated.
+
+    A markdown cell with no translation, or one made from English that has changed since, keeps its English.
+    The first code cell starts with `%env LABS_LANG=<language>`, so the kernel speaks the notebook's language.
+    """
+    copy = learner_copy(solution, name)
+    prompt = ANSWER_PROMPTS.get(translation.language, ANSWER_PROMPT)
+    for index, (cell, original) in enumerate(zip(copy.cells, solution.cells)):
+        entry = translation.cells.get(cell.id)
+        current = entry is not None and entry.translated.strip() and entry.fingerprint == i18n.fingerprint(original.source)
+        if cell.cell_type == "markdown" and entry is not None and current:
+            cell.source = _stub_markdown(entry.translated, f"{_show(translation.path)}, cell {index} (id {cell.id})", prompt)
+    first_code = next((cell for cell in copy.cells if cell.cell_type == "code"), None)
+    if first_code is not None:
+        first_code.source = f"%env LABS_LANG={translation.language}\n{first_code.source}"
+    return copy
+
+
+def _translated_copies(solutions: Path, translations: Path | None) -> dict[Path, bytes]:
+    """Each translated learner copy by its path relative to notebooks/ (`vi/01_basic_streaming.ipynb`)."""
+    copies: dict[Path, bytes] = {}
+    for path, translation in _translations(solutions, translations):
+        solution = nbformat.read(path, as_version=4)
+        notebook = translated_copy(solution, translation, path.name)
+        copies[Path(translation.language) / path.name] = (nbformat.writes(notebook) + "\n").encode("utf-8")
+    return copies
+
+
+def _translations(solutions: Path, translations: Path | None) -> list[tuple[Path, i18n.LessonTranslation]]:
+    """(solution, its translation) for every lesson with a readable translation file, in every language."""
+    found = []
+    for folder in _language_folders(translations):
+        for path in _notebooks_in(solutions):
+            file = folder / f"{path.stem}.yaml"
+            if file.is_file():
+                try:
+                    found.append((path, i18n.load_translation(file)))
+                except ValueError:  # check names it; build writes the other lessons
+                    continue
+    return found
+
+
+def _language_folders(translations: Path | None) -> list[Path]:
+    if translations is None or not translations.is_dir():
+        return []
+    return [folder for folder in sorted(translations.iterdir()) if folder.is_dir() and folder.name in i18n.LANGUAGES[1:]]
+
+
+def translation_problems(solutions: Path, translations: Path | None) -> tuple[list[str], list[str]]:
+    """What is missing or stale in the translation files, one problem per cell or text; and the lessons with none."""
+    problems: list[str] = []
+    untranslated: list[str] = []
+    lessons = {path.stem: path for path in _notebooks_in(solutions)}
+    for folder in _language_folders(translations):
+        for file in sorted(folder.glob("*.yaml")):
+            if file.stem not in lessons:
+                problems.append(f"{_show(file)} has no solution notebook {_show(solutions / (file.stem + '.ipynb'))}")
+        for stem, path in lessons.items():
+            file = folder / f"{stem}.yaml"
+            if not file.is_file():
+                untranslated.append(f"{folder.name}/{stem}")
+                continue
+            try:
+                translation = i18n.load_translation(file)
+            except ValueError as error:
+                problems.append(str(error))
+                continue
+            problems += _cell_problems(path, translation) + _exercise_problems(path, translation)
+    return problems, untranslated
+
+
+def _cell_problems(solution_path: Path, translation: i18n.LessonTranslation) -> list[str]:
+    solution = nbformat.read(solution_path, as_version=4)
+    file, lang, lesson = _show(translation.path), translation.language, solution_path.name[:2]
+    problems = []
+    markdown = {cell.get("id") or f"cell-{index}": cell for index, cell in enumerate(solution.cells) if cell.cell_type == "markdown"}
+    for cell_id, cell in markdown.items():
+        entry = translation.cells.get(cell_id)
+        where = f"{file}, cell {cell_id} (the {lang} copy of {solution_path.name})"
+        now = i18n.fingerprint(cell.source)
+        if entry is None or not entry.translated.strip():
+            problems.append(f"{where}: no {lang} translation yet (write it under `{lang}:`; "
+                            f"`python -m labs.workbook translation {lesson}` adds the cell if it is not in the file)")
+        elif entry.fingerprint != now:
+            problems.append(f"{where}: the English changed since it was translated (fingerprint {entry.fingerprint or 'none'} in the "
+                            f"file, {now} now): update `{lang}:`, then `python -m labs.workbook translation {lesson} --accept {cell_id}`")
+    problems += [
+        f"{file}, cell {cell_id}: {_show(solution_path)} has no markdown cell with that id "
+        f"(`python -m labs.workbook translation {lesson}` drops it)"
+        for cell_id in translation.cells
+        if cell_id not in markdown
+    ]
+    return problems
+
+
+def _exercise_problems(solution_path: Path, translation: i18n.LessonTranslation) -> list[str]:
+    file, lang, lesson = _show(translation.path), translation.language, solution_path.name[:2]
+    problems = []
+    wanted = exercise_texts(nbformat.read(solution_path, as_version=4))
+    for exercise_id, texts in wanted.items():
+        have = translation.exercises.get(exercise_id, {})
+        problems += [f"{file}, exercise {exercise_id}: no {lang} translation of {english!r}" for english in texts if not have.get(english)]
+    for exercise_id, have in translation.exercises.items():
+        problems += [
+            f"{file}, exercise {exercise_id}: {english!r} is no longer one of the exercise's texts (its English changed, or it "
+            f"went): `python -m labs.workbook translation {lesson}` drops it and adds the current ones"
+            for english in have
+            if english not in wanted.get(exercise_id, ())
+        ]
+    return problems
+
+
+def exercise_texts(solution: NotebookNode) -> dict[str, list[str]]:
+    """Every text a learner reads about each exercise of `solution`: its stub's hint, its checker's cases' names,
+    hints and mistakes, and its second hint, each on one line, by exercise id."""
+    from .checks import checker_for, hint_for
+
+    stub_hints: dict[str, list[str]] = {}
+    for cell in solution.cells:
+        if cell.cell_type != "code":
+            continue
+        for line in cell.source.split("\n"):
+            if (begin := _BEGIN.match(line)) and (arguments := _BEGIN_ARGUMENTS.match(begin["rest"])):
+                stub_hints.setdefault(arguments["id"], []).append(arguments["hint"])
+        for call in _CHECK_CALL.finditer(cell.source):
+            stub_hints.setdefault(call["id"], [])
+    texts: dict[str, list[str]] = {}
+    for exercise_id, hints in stub_hints.items():
+        found = list(hints)
+        try:
+            checker = checker_for(exercise_id)
+            answers = [None] * sum(1 for parameter in inspect.signature(checker).parameters.values() if parameter.default is parameter.empty
+                                   and parameter.kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD))
+            for case in checker(*answers):  # a case's run is a thunk: making the cases calls no answer
+                found += [case.name, case.hint, *(mistake.hint for mistake in case.mistakes)]
+        except Exception:  # a checker that needs real answers to make its cases: its later texts stay English
+            pass
+        try:
+            found.append(hint_for(exercise_id))
+        except LookupError:
+            pass
+        texts[exercise_id] = list(dict.fromkeys(_one_line(text) for text in found if text and text.strip()))
+    return texts
+
+
+def write_translation(solution_path: Path, lang: i18n.Language = "vi", translations: Path = TRANSLATIONS,
+                      accept: Sequence[str] = ()) -> tuple[Path, list[str]]:
+    """Write the translation file of one lesson: a skeleton, or the existing file with what the lesson gained.
+
+    Translations are kept; a cell id in `accept` is recorded as translated from the current English. Returns the
+    file and one line per change (cells added, dropped or accepted, exercise texts added or dropped).
+    """
+    solution = nbformat.read(solution_path, as_version=4)
+    file = i18n.translation_path(solution_path.stem, lang, translations)
+    old = i18n.load_translation(file) if file.is_file() else i18n.LessonTranslation(file, lang)
+    markdown = [(cell.get("id") or f"cell-{index}", cell.source) for index, cell in enumerate(solution.cells) if cell.cell_type == "markdown"]
+    unknown = [cell_id for cell_id in accept if cell_id not in dict(markdown)]
+    if unknown:
+        raise ValueError(f"{_show(solution_path)} has no markdown cell {', '.join(unknown)}")
+    changes: list[str] = []
+    cells: dict[str, dict[str, str]] = {}
+    for cell_id, source in markdown:
+        entry = old.cells.get(cell_id)
+        if entry is None:
+            changes.append(f"added cell {cell_id}")
+            entry = i18n.CellTranslation(i18n.fingerprint(source), source, "")
+        elif cell_id in accept:
+            changes.append(f"accepted cell {cell_id}: its {lang} text is now recorded as translated from the current English")
+            entry = i18n.CellTranslation(i18n.fingerprint(source), source, entry.translated)
+        cells[cell_id] = {"fingerprint": entry.fingerprint, "en": entry.en, lang: entry.translated}
+    changes += [f"dropped cell {cell_id} (no such markdown cell)" for cell_id in old.cells if cell_id not in cells]
+    exercises: dict[str, list[dict[str, str]]] = {}
+    for exercise_id, texts in exercise_texts(solution).items():
+        have = old.exercises.get(exercise_id, {})
+        changes += [f"added exercise {exercise_id} text {english!r:.70}" for english in texts if english not in have]
+        changes += [f"dropped exercise {exercise_id} text {english!r:.70}" for english in have if english not in texts]
+        exercises[exercise_id] = [{"en": english, lang: have.get(english, "")} for english in texts]
+    file.parent.mkdir(parents=True, exist_ok=True)
+    file.write_text(_translation_yaml(solution_path, lang, cells, exercises), encoding="utf-8")
+    return file, changes
+
+
+class _TranslationDumper(yaml.SafeDumper):
+    """Multi-line texts as literal blocks, so a translator reads and edits the Markdown as it is."""
+
+
+def _represent_text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|" if "\n" in value else None)
+
+
+_TranslationDumper.add_representer(str, _represent_text)
+
+
+def _translation_yaml(solution_path: Path, lang: str, cells: dict[str, dict[str, str]], exercises: dict[str, list[dict[str, str]]]) -> str:
+    header = (
+        f"# The {lang} prose of {_show(solution_path)}, one entry per markdown cell (by cell id), and the texts a learner\n"
+        f"# reads about each exercise. Write the translation under `{lang}:`; keep code, inline code, links' targets and the\n"
+        f"# Markdown and Mermaid structure as they are. `fingerprint` is the English the translation was made from: when\n"
+        f"# the English changes, `python -m labs.workbook check` names the cell; update `{lang}:`, then\n"
+        f"# `python -m labs.workbook translation {solution_path.name[:2]} --accept CELL_ID`. `en` is there to read.\n"
+    )
+    data = {"language": lang, "lesson": solution_path.stem, "cells": cells, "exercises": exercises}
+    return header + yaml.dump(data, Dumper=_TranslationDumper, allow_unicode=True, sort_keys=False, width=10_000)
+
+
 # build and check
 
 
-def build(solutions: Path, notebooks: Path) -> list[Path]:
-    """Write the learner copy of every solution; return the files written or deleted."""
+def build(solutions: Path, notebooks: Path, translations: Path | None = None) -> list[Path]:
+    """Write the learner copy of every solution, and each translated one; return the files written or deleted."""
     expected = _learner_copies(solutions)
     notebooks.mkdir(parents=True, exist_ok=True)
     changed = [notebooks / name for name, data in expected.items() if not _holds(notebooks / name, data)]
     for target in changed:
         target.write_bytes(expected[target.name])
     extras = [extra for extra in _notebooks_in(notebooks) if extra.name not in expected]
+    translated = _translated_copies(solutions, translations)
+    for relative, data in translated.items():
+        if not _holds(notebooks / relative, data):
+            (notebooks / relative).parent.mkdir(parents=True, exist_ok=True)
+            (notebooks / relative).write_bytes(data)
+            changed.append(notebooks / relative)
+    extras += [extra for extra in _translated_notebooks_in(notebooks, translations) if extra.relative_to(notebooks) not in translated]
     for extra in extras:
         extra.unlink()
     return changed + extras
 
 
-def check(solutions: Path, notebooks: Path) -> list[str]:
-    """What differs between `notebooks` and what `build` would write there, one problem per notebook."""
+def _translated_notebooks_in(notebooks: Path, translations: Path | None) -> list[Path]:
+    """The translated copies in notebooks/<language>/, for the languages `translations` has a folder for."""
+    return [path for folder in _language_folders(translations) for path in _notebooks_in(notebooks / folder.name)]
+
+
+def check(solutions: Path, notebooks: Path, translations: Path | None = None) -> list[str]:
+    """What differs between `notebooks` and what `build` would write there, one problem per notebook; and with
+    `translations`, every cell or exercise text whose translation is missing or stale."""
     expected = _learner_copies(solutions)
     problems = []
     for name, data in expected.items():
@@ -217,6 +461,20 @@ def check(solutions: Path, notebooks: Path) -> list[str]:
         for extra in _notebooks_in(notebooks)
         if extra.name not in expected
     ]
+    translated = _translated_copies(solutions, translations)
+    for relative, data in translated.items():
+        target = notebooks / relative
+        if not target.exists():
+            problems.append(f"{_show(target)} is missing")
+        elif not _holds(target, data):
+            why = _first_difference(data, target.read_bytes())
+            problems.append(f"{_show(target)} is not what {_show(solutions / relative.name)} and its translation generate ({why})")
+    problems += [
+        f"{_show(extra)} has no translation file {_show(translations / extra.relative_to(notebooks).with_suffix('.yaml'))}"
+        for extra in _translated_notebooks_in(notebooks, translations)
+        if translations is not None and extra.relative_to(notebooks) not in translated
+    ]
+    problems += translation_problems(solutions, translations)[0]
     return problems + [problem for path in _notebooks_in(solutions) for problem in unexecuted_cells(path)]
 
 
@@ -379,6 +637,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         command = commands.add_parser(name, help=summary)
         command.add_argument("--solutions", type=Path, default=REPO_ROOT / "solutions")
         command.add_argument("--notebooks", type=Path, default=REPO_ROOT / "notebooks")
+        command.add_argument("--translations", type=Path, help="default: translations/ beside the solutions folder")
+    translate = commands.add_parser("translation", help="write a lesson's translation skeleton, or add what it gained")
+    translate.add_argument("lesson", metavar="NN", help="the lesson's number, e.g. 01")
+    translate.add_argument("--lang", choices=i18n.LANGUAGES[1:], default="vi")
+    translate.add_argument("--accept", metavar="CELL_ID", nargs="+", default=[],
+                           help="record these cells' translations as made from the current English")
+    translate.add_argument("--solutions", type=Path, default=REPO_ROOT / "solutions")
+    translate.add_argument("--translations", type=Path, help="default: translations/ beside the solutions folder")
     for name, summary in (
         ("workspace", "copy into workspace/ the learner copies it lacks (make lab does this)"),
         ("fresh", "a fresh workspace copy of one lesson; the earlier copy is kept beside it"),
@@ -408,6 +674,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if arguments.command in ("workspace", "fresh"):
         return _workspace_command(arguments)
+    if arguments.command in ("build", "check", "translation") and arguments.translations is None:
+        arguments.translations = arguments.solutions.resolve().parent / TRANSLATIONS.name  # the workbook's own, for its solutions
+    if arguments.command == "translation":
+        return _translation_command(arguments)
     if arguments.command == "grade" and not arguments.paths:
         arguments.paths = [arguments.notebooks] if arguments.notebooks else workspace_lessons(arguments.solutions, arguments.workspace)
         if not arguments.paths:
@@ -425,13 +695,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         if arguments.command == "build":
-            for path in build(arguments.solutions, arguments.notebooks):
+            for path in build(arguments.solutions, arguments.notebooks, arguments.translations):
                 print(f"{'wrote' if path.exists() else 'deleted'} {_show(path)}")
             return 0
-        problems = check(arguments.solutions, arguments.notebooks)
+        problems = check(arguments.solutions, arguments.notebooks, arguments.translations)
+        untranslated = translation_problems(arguments.solutions, arguments.translations)[1]
     except SolutionMarkerError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    if untranslated:  # not an error while the translations are being written (issue 15)
+        print(f"Not translated yet (no translation file): {', '.join(untranslated)}.")
     for problem in problems:
         print(f"error: {problem}", file=sys.stderr)
     if problems:
@@ -442,6 +715,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 1
     print(f"{_show(arguments.notebooks)} is up to date.")
+    return 0
+
+
+def _translation_command(arguments: argparse.Namespace) -> int:
+    try:
+        solution = _lesson_notebook(arguments.lesson, arguments.solutions)
+        file, changes = write_translation(solution, arguments.lang, arguments.translations, arguments.accept)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    for change in changes:
+        print(f"  {change}")
+    print(f"wrote {_show(file)}: fill in each empty `{arguments.lang}:`, then `make notebooks` and `python -m labs.workbook check`.")
     return 0
 
 

@@ -132,7 +132,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 # The notebooks that hold a browser or deliberate recorded pace longest start first, so that the workers of
 # `make test-notebooks` (--dist loadfile: a notebook stays whole on one worker) finish together.
-LONG_FIRST = ("12_", "04_", "05_", "07_", "01_")
+LONG_FIRST = ("12_", "04_", "05_", "08_", "07_", "01_")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

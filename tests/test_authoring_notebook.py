@@ -1,7 +1,7 @@
 """Authoring lessons 03+ from their notebooks: a prompt changed in its cell reaches the fixture, tool rounds included.
 
 The end-to-end tests run lesson 03's solution (a tool round: the call, then the follow-up with its result),
-lesson 07's and 09's (Azure AI Agents: runs, polls and tool-output submissions, keyed model turn by model turn) and
+lesson 07's, 08's and 09's (Azure AI Agents: runs, polls and tool-output submissions, keyed model turn by model turn) and
 the web app's cells of lesson 12 (its Azure backend creates the thread before the agent) in a temp folder, with one
 prompt reworded in its cell, and read the fixture written. The small tests pin how one request the
 notebook makes more than once is kept, that a request is keyed within its own endpoint, that the model turns
@@ -21,6 +21,7 @@ import pytest
 from labs.lessons import Reply, Scenario, ToolCall
 from labs.lessons.from_notebook import AuthoringError, ScenarioKeyer, TurnKeyer, _assign, _assign_conversations, author_lesson, recorded_turns
 from labs.lessons.lesson_07 import scenarios as guide
+from labs.lessons.lesson_08 import scenarios as timed
 from labs.lessons.lesson_09 import scenarios as desk
 from labs.lessons.lesson_12 import scenarios as web
 from labs.replay import load_cassette
@@ -32,6 +33,7 @@ from labs.replay.standins.openai import OpenAIStandIn
 REPO = Path(__file__).resolve().parent.parent
 TWO_CITIES = "03_streamed_tool_calls/two_cities"
 TRAIL_GUIDE = "07_azure_event_handlers/trail_guide"
+CONTOUR_LINES = "08_azure_event_types_and_polling/contour_lines"
 WEATHER_DESK = "09_azure_tools_and_async/weather_desk"
 RAIN_TIPS = "12_sse_to_the_browser/azure_rain_tips"
 
@@ -99,8 +101,8 @@ def test_a_prompt_reworded_in_a_lesson_09_cell_is_what_its_azure_conversation_re
     assert "this weekend?" in committed.interactions[2].request.body["content"]  # the repo's is untouched
 
 
-class InstantPacedAzureStandIn(guide.PacedAzureStandIn):
-    """Lesson 07's stand-in sending each stream at once: its polls still see the runs progress, poll by poll."""
+class InstantPacedAzureStandIn(timed.PacedAzureStandIn):
+    """Lesson 08's stand-in sending each stream at once: its polls still see the runs progress, poll by poll."""
 
     @staticmethod
     async def _paced(frames: list) -> AsyncIterator[bytes]:
@@ -109,7 +111,7 @@ class InstantPacedAzureStandIn(guide.PacedAzureStandIn):
 
 
 def test_a_prompt_reworded_in_a_lesson_07_cell_is_what_its_event_handler_conversation_records(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(guide, "AZURE_STANDIN", InstantPacedAzureStandIn)  # pacing is not what this test is about
+    monkeypatch.setattr(guide, "AZURE_STANDIN", InstantAzureStandIn, raising=False)  # pacing is not what this test is about
     root, notebook = _workbook(tmp_path, "07_azure_event_handlers.ipynb")
     (cell,) = [c for c in notebook.cells if c.get("id") == "l07-12"]
     assert "before setting out on a mountain hike?" in cell.source
@@ -129,6 +131,27 @@ def test_a_prompt_reworded_in_a_lesson_07_cell_is_what_its_event_handler_convers
     assert asked(written) == ["What should I check before a mountain hike?", *asked(committed)[1:]]
     assert [i.request.method for i in written.interactions] == [i.request.method for i in committed.interactions]
     assert asked(committed)[0] == "What should I check before setting out on a mountain hike?"  # the repo's is untouched
+
+
+def test_a_prompt_reworded_in_a_lesson_08_cell_is_what_its_polled_and_streamed_conversation_records(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(timed, "AZURE_STANDIN", InstantPacedAzureStandIn)  # pacing is not what this test is about
+    root, notebook = _workbook(tmp_path, "08_azure_event_types_and_polling.ipynb")
+    (cell,) = [c for c in notebook.cells if c.get("id") == "l08-12"]
+    assert "contour lines on a hiking map?" in cell.source
+    cell.source = cell.source.replace("contour lines on a hiking map?", "contour lines on a topographic map?")  # the prompt's one place
+    nbformat.write(notebook, root / "solutions" / "08_azure_event_types_and_polling.ipynb")
+
+    report = author_lesson("08", root=root, record_dir=tmp_path / "fixtures")
+
+    assert report.written == [CONTOUR_LINES]
+    (written,) = load_cassettes([tmp_path / "fixtures"])
+    committed = load_cassette(REPO / "labs" / "fixtures" / f"{CONTOUR_LINES}.yaml")
+    assert written.comment == committed.comment and written.surface == "azure"
+    asked = [i.request.body["content"] for i in written.interactions if i.request.method == "POST" and i.request.path.endswith("/messages")]
+    assert asked == ["How do I read contour lines on a topographic map?"] * 2  # polled, then streamed
+    polls = [i.response.body["status"] for i in written.interactions if i.request.method == "GET" and "/runs/" in i.request.path]
+    assert polls[-1] == "completed" and "in_progress" in polls  # the paced stand-in's runs progress poll by poll
+    assert [i.request.method for i in written.interactions] == [i.request.method for i in committed.interactions]
 
 
 def test_a_prompt_reworded_in_a_lesson_12_cell_is_what_the_web_apps_azure_chain_records(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -153,6 +176,18 @@ def test_a_prompt_reworded_in_a_lesson_12_cell_is_what_the_web_apps_azure_chain_
     ]  # POST /threads, POST /assistants, the run, DELETE the agent
     assert written.interactions[0].request.body["messages"] == [{"role": "user", "content": "Give me three tips for hiking in a downpour."}]
     assert committed.interactions[0].request.body["messages"][0]["content"].endswith("in the rain.")  # the repo's is untouched
+
+
+def test_lesson_13_records_its_route_while_lesson_12s_web_app_recording_answers_its_cells(tmp_path: Path) -> None:
+    # Cell l13-04 streams lesson 12's pack list through the web app again: that recording answers (BORROWED), and
+    # only lesson 13's own notebook-authored fixture is written. Paced as committed: cell l13-12 measures a sync
+    # client blocking the event loop during the first token's wait.
+    report = author_lesson("13", record_dir=tmp_path / "fixtures")
+
+    assert report.written == ["13_sse_route_and_page/route_pack_list"]
+    (written,) = load_cassettes([tmp_path / "fixtures"])
+    committed = load_cassette(REPO / "labs" / "fixtures" / "13_sse_route_and_page" / "route_pack_list.yaml")
+    assert [i.request.body for i in written.interactions] == [i.request.body for i in committed.interactions]
 
 
 def _streamed(response: httpx.Response) -> list[RecordedEvent]:

@@ -27,8 +27,8 @@ from labs.config import FIXTURES_DIR, REPO_ROOT
 from labs.recordings import chat_text, fixture
 from labs.replay import ReplayServer
 
-FIXTURES = {"chat": "05_terminal_chat/chat_backend", "agents": "05_terminal_chat/agents_backend"}
-CHAT_FIXTURES = (FIXTURES_DIR / "05_terminal_chat",)  # the chat's own recordings: a server that loads only these starts fast
+FIXTURES = {"chat": "06_terminal_chat/chat_backend", "agents": "06_terminal_chat/agents_backend"}
+CHAT_FIXTURES = (FIXTURES_DIR / "06_terminal_chat",)  # the chat's own recordings: a server that loads only these starts fast
 
 
 def recorded_answer(backend: str, turn: int) -> str:

@@ -1,6 +1,6 @@
 """The workbook as a class meets it: behind a Jupyter server that is not on the learner's machine.
 
-Lesson 12's page must load through jupyter-server-proxy (`<base URL>proxy/PORT/...`), never from the app's
+Lesson 13's page must load through jupyter-server-proxy (`<base URL>proxy/PORT/...`), never from the app's
 own port, and stream there as it does locally. JupyterLab is started as `make lab` starts it, with a
 JupyterHub-like base URL; the lesson's page cell runs in a kernel of that server (over the kernel API, as
 JupyterLab runs it); Chromium shows the cell's output in a page of the Jupyter server's origin, as JupyterLab
@@ -41,8 +41,8 @@ from test_web_browser import CHROMIUM_FLAGS, chromium_path
 
 BASE_URL = "/user/learner/"
 URL = re.compile(r"(http://127\.0\.0\.1:\d+/user/learner/lab/\S*\?token=\w+)")
-LESSON_09 = REPO_ROOT / "solutions" / "12_sse_to_the_browser.ipynb"
-PAGE_CELL, SETUP_CELL = "l12-30", "l12-02"  # the frame, and the cell that imports what the lesson uses
+LESSON_09 = REPO_ROOT / "solutions" / "13_sse_route_and_page.ipynb"
+PAGE_CELL, SETUP_CELL = "l13-08", "l13-02"  # the frame, and the cell that imports what the lesson uses
 KEY = "chat_pack_list"  # an answer that takes seconds at the recorded pace
 
 
@@ -117,7 +117,7 @@ def test_everything_else_meets_the_guard(page_server: labs.web.proxy.PageServer,
     assert response.json()["detail"][0]["loc"][-1] == refused
 
 
-# -- lesson 12 behind JupyterLab with a base URL, in Chromium ---------------------------------------------------
+# -- lesson 13 behind JupyterLab with a base URL, in Chromium ---------------------------------------------------
 
 
 @dataclass
@@ -206,7 +206,7 @@ def shown(jupyter: Jupyter) -> Iterator[Shown]:
     auth = {"Authorization": f"token {jupyter.token}"}
     session = httpx.post(
         jupyter.api("sessions"), headers=auth, timeout=60,
-        json={"path": "notebooks/12_sse_to_the_browser.ipynb", "type": "notebook", "name": "", "kernel": {"name": "python3"}},
+        json={"path": "notebooks/13_sse_route_and_page.ipynb", "type": "notebook", "name": "", "kernel": {"name": "python3"}},
     ).raise_for_status().json()  # fmt: skip
     kernel = session["kernel"]["id"]
     channel = websocket.create_connection(
@@ -238,7 +238,7 @@ def browser(tmp_path: Path) -> Iterator[Any]:
             context.close()
 
 
-def test_lesson_12s_page_streams_through_the_jupyter_server_only(jupyter: Jupyter, shown: Shown, browser: Any) -> None:
+def test_lesson_13s_page_streams_through_the_jupyter_server_only(jupyter: Jupyter, shown: Shown, browser: Any) -> None:
     src = re.search(r'src="([^"]+)"', shown.html)
     assert src, shown.html
     assert re.fullmatch(rf"{BASE_URL}proxy/{shown.app_port}/[\w-]+/", src.group(1)), f"not through jupyter-server-proxy: {src.group(1)}"

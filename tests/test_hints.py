@@ -20,7 +20,7 @@ from azure.ai.agents.models import AgentEventHandler, MessageDeltaChunk, SubmitT
 import labs
 from labs.checks import Case, Mistake, evaluate, exercise, hint_for
 from labs.grading.lessons import load_lessons
-from labs.lessons.lesson_05.checks import expected_row
+from labs.lessons.lesson_06.checks import expected_row
 from labs.lessons.lesson_09.scenarios import ToolRunner
 from labs.toolcalls import ToolCall, accumulate_tool_calls, run_tool_call
 from tests.exercise_support import hints, lesson_01_loop
@@ -152,7 +152,7 @@ def drops_failures(calls: list[ToolCall], tools: dict[str, Any]) -> list[dict[st
     return messages
 
 
-# -- 5.1: a timeline row per event ------------------------------------------------------------------------
+# -- 6.1: a timeline row per event ------------------------------------------------------------------------
 
 
 def spells_occurred(at: float, event: Any) -> Any:
@@ -317,8 +317,8 @@ WRONG_ANSWERS = [
     ("4.1", runs_without_try, "arguments cut off mid-string (finish_reason 'length')", "parse inside the same try"),
     ("4.1", announces_after, "two parallel lookups", "after the tool had run"),
     ("4.1", drops_failures, "a round of four, three failing: one message per call, in order", "still needs its tool message"),
-    ("5.1", spells_occurred, "a handoff to another agent", "'handoff_occured' (one r)"),
-    ("5.1", text_for_every_raw_event, "narration only: agent_updated, text deltas, one message", "ResponseTextDeltaEvent have a .delta"),
+    ("6.1", spells_occurred, "a handoff to another agent", "'handoff_occured' (one r)"),
+    ("6.1", text_for_every_raw_event, "narration only: agent_updated, text deltas, one message", "ResponseTextDeltaEvent have a .delta"),
     ("7.1", stops_at_done, "a tool round: two HTTP streams chained on one handler", "'done' comes once per HTTP stream"),
     ("7.1", counts_whole_items, "a text run", "count the event_type"),
     ("9.1", AnswersTheFirstCall, "two calls in one required action", "answer every call in tool_calls"),

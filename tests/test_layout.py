@@ -17,7 +17,7 @@ import pytest
 LABS = Path(__file__).resolve().parent.parent / "labs"
 SOLUTIONS = LABS.parent / "solutions"
 LEARNER_MODULES = {
-    "azure_events", "bench", "checks", "chat", "clients", "config", "demos", "display", "errors", "fixtures", "grading",
+    "azure_events", "bench", "checks", "chat", "clients", "config", "demos", "display", "errors", "fixtures", "grading", "i18n",
     "lessons", "metrics", "progress", "randomness", "recordings", "replay", "reply", "resilience", "timeline", "toolcalls", "web", "workbook",
 }  # fmt: skip
 

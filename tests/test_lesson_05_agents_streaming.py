@@ -1,4 +1,4 @@
-"""Lesson 05's Responses API fixtures replay through openai-agents, and a stream cut before response.completed is refused."""
+"""Lesson 05's (and 06's handoff) Responses API fixtures replay through openai-agents, and a stream cut before response.completed is refused."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from agents import ModelBehaviorError, OpenAIProvider, RunConfig, Runner
 
 import labs
-from labs.lessons.lesson_05.scenarios import CLIFF_PROMPT, ORACLE_PROMPT, SCENE_PROMPT, SEED, game_master, storyteller
+from labs.lessons.lesson_05.scenarios import CLIFF_PROMPT, HANDOFF_FIXTURE, ORACLE_PROMPT, SCENE_PROMPT, SEED, game_master, storyteller
 from labs.replay.cassette import Cassette, dump_cassette
 from labs.randomness import replay_random
 from labs.recordings import fixture
@@ -20,8 +20,10 @@ from labs.replay import ReplayServer
 RUNS = {
     "opening_scene": (storyteller, SCENE_PROMPT, False),
     "cliff_climb": (game_master, CLIFF_PROMPT, True),
-    "oracle_handoff": (game_master, ORACLE_PROMPT, True),
+    "oracle_handoff": (game_master, ORACLE_PROMPT, True),  # recorded in lesson 06, with lesson 05's agents
 }
+FIXTURES = {"opening_scene": "05_agents_sdk_streaming/opening_scene", "cliff_climb": "05_agents_sdk_streaming/cliff_climb",
+            "oracle_handoff": HANDOFF_FIXTURE}
 
 
 def recorded_text(cassette: Cassette, request: int) -> str:
@@ -37,7 +39,7 @@ def recorded_tool_outputs(cassette: Cassette) -> list[str]:
 @pytest.mark.parametrize("name", RUNS)
 async def test_lesson_run_replays_through_the_agents_sdk(name: str) -> None:
     make_agent, prompt, seeded = RUNS[name]
-    cassette = fixture(f"05_agents_sdk_streaming/{name}")
+    cassette = fixture(FIXTURES[name])
     client = labs.configure_agents_sdk()
     result = Runner.run_streamed(make_agent(), prompt, context=replay_random(SEED) if seeded else None)
     events = [event async for event in result.stream_events()]
@@ -95,6 +97,6 @@ async def test_the_same_stream_with_response_completed_is_accepted(tmp_path: Pat
 
 def test_every_lesson_stream_ends_with_response_completed() -> None:
     for name in RUNS:
-        for interaction in fixture(f"05_agents_sdk_streaming/{name}").interactions:
+        for interaction in fixture(FIXTURES[name]).interactions:
             last = (interaction.response.events or [])[-1]
             assert last.event == "response.completed" and json.loads(last.data)["response"]["usage"]["total_tokens"] > 0

@@ -1,56 +1,21 @@
-"""Lesson 10's fixtures replay through semantic-kernel, function-calling rounds included, and exercise 10.1's check judges fairly."""
+"""Lesson 10's fixtures replay through semantic-kernel, and exercise 10.1's check judges fairly (function calls: lesson 11's tests)."""
 
 from __future__ import annotations
 
-import json
 from functools import reduce
 from operator import add
-from typing import Annotated
 
 import pytest
-from semantic_kernel import Kernel
-from semantic_kernel.connectors.ai import FunctionChoiceBehavior
 from semantic_kernel.connectors.ai.open_ai import OpenAIChatPromptExecutionSettings
-from semantic_kernel.contents import AuthorRole, ChatHistory, FunctionCallContent
-from semantic_kernel.functions import kernel_function
+from semantic_kernel.contents import ChatHistory
 
 import labs
-from labs.lessons.lesson_10.scenarios import ADVISOR, FORECASTS, PORTO, SINTRA
 from labs.checks import CheckResult, check
 from labs.lessons.lesson_10.checks import CONVERSATION
-from labs.recordings import chat_chunks, chat_text, fixture
+from labs.lessons.lesson_10.scenarios import ADVISOR
+from labs.recordings import chat_text, fixture
 
 LESSON = "10_semantic_kernel_streaming"
-
-
-class RecordingWeather:
-    """The lesson's plugin (same name, description and signature), noting every city it is asked about."""
-
-    def __init__(self) -> None:
-        self.asked: list[str] = []
-
-    @kernel_function(description="Tomorrow's weather forecast for a city.")
-    def get_forecast(self, city: Annotated[str, "The city, e.g. Lisbon"]) -> str:
-        self.asked.append(city)
-        return FORECASTS[city]
-
-
-def weather_kernel() -> tuple[Kernel, object, RecordingWeather]:
-    kernel, service, plugin = Kernel(), labs.sk_chat_completion(), RecordingWeather()
-    kernel.add_service(service)
-    kernel.add_plugin(plugin, plugin_name="weather")
-    return kernel, service, plugin
-
-
-def recorded_calls(name: str, request: int = 0) -> list[tuple[str, dict]]:
-    """The (name, arguments) of each tool call a recorded stream spells out."""
-    calls: dict[int, list[str]] = {}
-    for chunk in chat_chunks(name, request):
-        for call in (chunk.choices[0].delta.tool_calls or []) if chunk.choices else []:
-            slot = calls.setdefault(call.index, ["", ""])
-            slot[0] += call.function.name or ""
-            slot[1] += call.function.arguments or ""
-    return [(call_name, json.loads(arguments)) for call_name, arguments in calls.values()]
 
 
 async def stream(service, history, settings, **kwargs) -> list:
@@ -59,10 +24,6 @@ async def stream(service, history, settings, **kwargs) -> list:
 
 def plain() -> OpenAIChatPromptExecutionSettings:
     return OpenAIChatPromptExecutionSettings()
-
-
-def with_functions(behavior: FunctionChoiceBehavior) -> OpenAIChatPromptExecutionSettings:
-    return OpenAIChatPromptExecutionSettings(function_choice_behavior=behavior)
 
 
 # The fixtures, through semantic-kernel
@@ -99,56 +60,6 @@ async def test_a_reply_left_out_of_the_history_matches_no_recording() -> None:
         await stream(service, history, plain())
     assert "messages[2].role" in str(raised.value.__cause__)
     await service.client.close()
-
-
-async def test_auto_function_calling_streams_the_call_runs_the_function_and_streams_the_answer() -> None:
-    name = f"{LESSON}/forecast_auto"
-    [(tool, arguments)] = recorded_calls(name)
-    kernel, service, plugin = weather_kernel()
-    history = ChatHistory(system_message=ADVISOR)
-    history.add_user_message(SINTRA)
-    chunks = await stream(service, history, with_functions(FunctionChoiceBehavior.Auto()), kernel=kernel)
-
-    assert plugin.asked == [arguments["city"]]
-    first = [c for c in chunks if c.function_invoke_attempt == 0 and c.role == AuthorRole.ASSISTANT]
-    assert all(c.content == "" for c in first), "the function-call round carries no text"
-    call = reduce(add, first).items[0]
-    assert isinstance(call, FunctionCallContent) and (call.name, call.parse_arguments()) == (tool, arguments)
-    answer = reduce(add, [c for c in chunks if c.function_invoke_attempt == 1 and c.role == AuthorRole.ASSISTANT])
-    assert answer.content == chat_text(name, 1)
-    assert [m.role for m in history.messages] == [AuthorRole.SYSTEM, AuthorRole.USER, AuthorRole.ASSISTANT, AuthorRole.TOOL]
-    assert history.messages[-1].to_dict()["content"] == fixture(name).interactions[1].request.body["messages"][-1]["content"]
-    await service.client.close()
-
-
-async def test_required_streams_no_answer_while_the_blocking_call_answers() -> None:
-    name = f"{LESSON}/forecast_required"
-    [(_, arguments)] = recorded_calls(name)
-    kernel, service, plugin = weather_kernel()
-    settings = with_functions(FunctionChoiceBehavior.Required())
-
-    streamed = ChatHistory(system_message=ADVISOR)
-    streamed.add_user_message(PORTO)
-    chunks = await stream(service, streamed, settings, kernel=kernel)
-    assert plugin.asked == [arguments["city"]]
-    assert "".join(c.content for c in chunks) == "" and streamed.messages[-1].role == AuthorRole.TOOL
-
-    blocking = ChatHistory(system_message=ADVISOR)
-    blocking.add_user_message(PORTO)
-    result = await service.get_chat_message_content(chat_history=blocking, settings=settings, kernel=kernel)
-    assert result.content == chat_text(name, 1) and plugin.asked == [arguments["city"]] * 2
-
-    follow_up = reduce(add, await stream(service, streamed, plain()))
-    assert follow_up.content == result.content
-    await service.client.close()
-
-
-@pytest.mark.parametrize("name", [f"{LESSON}/forecast_auto", f"{LESSON}/forecast_required", "sdk_smoke/sk_function"])
-def test_sk_fixtures_name_tools_plugin_dash_function(name: str) -> None:
-    advertised = {tool["function"]["name"] for tool in fixture(name).interactions[0].request.body["tools"]}
-    for tool, _ in recorded_calls(name):
-        call = FunctionCallContent(id="call_1", name=tool)
-        assert tool in advertised and f"{call.plugin_name}-{call.function_name}" == tool, f"{name}: {tool!r} is not plugin-function"
 
 
 # Exercise 10.1's check

@@ -1,19 +1,21 @@
 """Exercises 14.1, 14.2 and 16.2: the right answers pass, each typical wrong answer gets the hint for its mistake.
 
-14.1 is graded on the exceptions the real SDK raises from lesson 14's recorded faults; 14.2 (a retry budget that
-respects Retry-After) and 16.2 (a writing-speed meter) are challenges graded on behaviour, so each passes more
-than one right way. Each wrong answer fails a named case with a phrase that only its mistake's hint holds (the
+14.1 is graded on the exceptions the real SDK raises from lesson 14's recorded faults; 14.2 (an answer that
+survives those faults on the async client, played by a server of the check's own) and 16.2 (a writing-speed
+meter) are challenges graded on behaviour, so each passes more than one right way. (Lesson 15's exercises,
+among them the retry budget that was 14.2, are in tests/test_lesson_15_exercises.py.) Each wrong answer fails a named case with a phrase that only its mistake's hint holds (the
 case's general hint does not, which a test checks), so a row fails when its mistake is no longer recognised.
 An untouched stub is "not done".
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
-import time
 from typing import Any
 
 import openai
+import tenacity
 
 from labs import resilience
 from tests.exercise_support import AnswerTable, assert_not_done
@@ -49,87 +51,106 @@ def status_errors_only(error: BaseException) -> bool:
     return isinstance(error, openai.APIStatusError) and (error.status_code == 429 or error.status_code >= 500)
 
 
-# -- 14.2: a retry budget that respects Retry-After -------------------------------------------------------
+# -- 14.2: an answer that survives, on the async client -------------------------------------------------
 
 
-def _retry_after(error: BaseException) -> float | None:
-    asked = error.response.headers.get("retry-after") if isinstance(error, openai.APIStatusError) else None
-    return float(asked) if asked else None
+def _retrying(attempts: int, **options: Any) -> tenacity.AsyncRetrying:
+    return tenacity.AsyncRetrying(
+        stop=tenacity.stop_after_attempt(attempts), wait=tenacity.wait_exponential_jitter(multiplier=0.01, max=0.05, jitter=0.01),
+        retry=tenacity.retry_if_exception(resilience.is_retryable), reraise=True, **options,
+    )
 
 
-def doubling_backoff(call: Any, budget: float, sleep: Any = time.sleep) -> Any:
-    waited, backoff = 0.0, 0.5
-    while True:
+async def with_tenacity(client: openai.AsyncOpenAI, model: str, messages: list[dict[str, Any]], attempts: int = 3) -> str:
+    answer = resilience.ResumableAnswer(messages)
+    try:
+        async for attempt in _retrying(attempts):
+            with attempt, answer.attempt() as request:
+                async with await client.chat.completions.create(model=model, messages=request, stream=True) as stream:
+                    async for chunk in stream:
+                        answer.add(chunk)
+    except resilience.STREAM_ERRORS:
+        pass
+    return answer.text
+
+
+async def a_loop_of_its_own(client: openai.AsyncOpenAI, model: str, messages: list[dict[str, Any]], attempts: int = 3) -> str:
+    # another right way: no tenacity, no ResumableAnswer; the overlap trimmed once per continuation
+    text = ""
+    for number in range(attempts):
+        request = resilience.continuation_messages(messages, text) if text else messages
+        piece, finished = "", False
         try:
-            return call()
-        except Exception as error:
-            if not resilience.is_retryable(error):
-                raise
-            wait = _retry_after(error) or backoff
-            if waited + wait > budget:
-                raise
-            sleep(wait)
-            waited, backoff = waited + wait, backoff * 2
+            async for chunk in await client.chat.completions.create(model=model, messages=request, stream=True):
+                if chunk.choices:
+                    piece += chunk.choices[0].delta.content or ""
+                    finished = finished or chunk.choices[0].finish_reason is not None
+        except (openai.APIConnectionError, json.JSONDecodeError):
+            pass
+        text += resilience.merge_overlap(text, piece) if text else piece
+        if finished:
+            break
+        await asyncio.sleep(0.01 * 2**number)
+    return text
 
 
-def fixed_pause_with_margin(call: Any, budget: float, sleep: Any = time.sleep) -> Any:  # another right way
-    waited = 0.0
-    for _ in range(10):
+async def starts_over(client: openai.AsyncOpenAI, model: str, messages: list[dict[str, Any]], attempts: int = 3) -> str:
+    text = ""
+    try:
+        async for attempt in _retrying(attempts):
+            with attempt:
+                async for chunk in await client.chat.completions.create(model=model, messages=messages, stream=True):
+                    text += (chunk.choices[0].delta.content or "") if chunk.choices else ""
+    except resilience.STREAM_ERRORS:
+        pass
+    return text
+
+
+async def keeps_the_repeat(client: openai.AsyncOpenAI, model: str, messages: list[dict[str, Any]], attempts: int = 3) -> str:
+    text = ""
+    for _ in range(attempts):
+        request = resilience.continuation_messages(messages, text) if text else messages
         try:
-            return call()
-        except (openai.RateLimitError, openai.InternalServerError) as error:
-            wait = max(_retry_after(error) or 0.0, 0.25) + 0.1
-            if waited + wait > budget:
-                raise
-            sleep(wait)
-            waited += wait
-    return call()
+            async for chunk in await client.chat.completions.create(model=model, messages=request, stream=True):
+                text += (chunk.choices[0].delta.content or "") if chunk.choices else ""
+            return text
+        except (openai.APIConnectionError, json.JSONDecodeError):
+            continue
+    return text
 
 
-def ignores_the_budget(call: Any, budget: float, sleep: Any = time.sleep) -> Any:
-    while True:
-        try:
-            return call()
-        except (openai.RateLimitError, openai.InternalServerError) as error:
-            sleep(_retry_after(error) or 0.5)
+async def openai_errors_only_async(client: openai.AsyncOpenAI, model: str, messages: list[dict[str, Any]], attempts: int = 3) -> str:
+    answer = resilience.ResumableAnswer(messages)
+    try:
+        async for attempt in tenacity.AsyncRetrying(stop=tenacity.stop_after_attempt(attempts), retry=tenacity.retry_if_exception_type(openai.APIError), reraise=True):
+            with attempt, answer.attempt() as request:
+                async for chunk in await client.chat.completions.create(model=model, messages=request, stream=True):
+                    answer.add(chunk)
+    except openai.APIError:
+        pass
+    return answer.text
 
 
-def ignores_retry_after(call: Any, budget: float, sleep: Any = time.sleep) -> Any:
-    waited = 0.0
-    while True:
-        try:
-            return call()
-        except (openai.RateLimitError, openai.InternalServerError):
-            if waited + 0.5 > budget:
-                raise
-            sleep(0.5)
-            waited += 0.5
+async def never_gives_up(client: openai.AsyncOpenAI, model: str, messages: list[dict[str, Any]], attempts: int = 3) -> str:
+    answer = resilience.ResumableAnswer(messages)
+    async for attempt in tenacity.AsyncRetrying(wait=tenacity.wait_fixed(0.01), retry=tenacity.retry_if_exception(resilience.is_retryable)):
+        with attempt, answer.attempt() as request:
+            async for chunk in await client.chat.completions.create(model=model, messages=request, stream=True):
+                answer.add(chunk)
+    return answer.text
 
 
-def returns_none_when_out_of_budget(call: Any, budget: float, sleep: Any = time.sleep) -> Any:
-    waited = 0.0
-    while True:
-        try:
-            return call()
-        except (openai.RateLimitError, openai.InternalServerError) as error:
-            wait = _retry_after(error) or 0.5
-            if waited + wait > budget:
-                return None
-            sleep(wait)
-            waited += wait
+async def raises_when_out_of_attempts(client: openai.AsyncOpenAI, model: str, messages: list[dict[str, Any]], attempts: int = 3) -> str:
+    answer = resilience.ResumableAnswer(messages)
+    async for attempt in _retrying(attempts):
+        with attempt, answer.attempt() as request:
+            async for chunk in await client.chat.completions.create(model=model, messages=request, stream=True):
+                answer.add(chunk)
+    return answer.text
 
 
-def retries_a_bad_request(call: Any, budget: float, sleep: Any = time.sleep) -> Any:
-    waited = 0.0
-    while True:
-        try:
-            return call()
-        except openai.APIStatusError as error:
-            wait = _retry_after(error) or 0.5
-            if waited + wait > budget:
-                raise
-            sleep(wait)
-            waited += wait
+async def untouched_answer(client: openai.AsyncOpenAI, model: str, messages: list[dict[str, Any]], attempts: int = 3) -> str:
+    raise NotImplementedError("Exercise 14.2: complete answer_resiliently. Hint: the reader must see the whole answer once")
 
 
 # -- 16.2: a writing-speed meter ---------------------------------------------------------------------------
@@ -199,7 +220,7 @@ class Untouched:
 class TestAnswers(AnswerTable):
     right_answers = [
         ("14.1", by_status), ("14.1", by_the_lessons_helper),
-        ("14.2", doubling_backoff), ("14.2", fixed_pause_with_margin),
+        ("14.2", with_tenacity), ("14.2", a_loop_of_its_own),
         ("16.2", FromTheFirstText), ("16.2", OverTheTextTimes),
     ]
     wrong_answers = [
@@ -207,15 +228,20 @@ class TestAnswers(AnswerTable):
         ("14.1", openai_errors_only, "an event the SDK cannot parse (JSONDecodeError)", "not an openai error"),
         ("14.1", server_errors_only, "a 429 rate limit (RateLimitError)", "429 is a 4xx that succeeds later"),
         ("14.1", status_errors_only, "a connection dropped mid-stream (APIConnectionError)", "is not an openai.APIStatusError"),
-        ("14.2", ignores_the_budget, "429s with Retry-After: 3 (budget 5 s): one wait, then give up", "look at the budget before you sleep"),
-        ("14.2", ignores_retry_after, "two 429s with Retry-After: 1, then the answer (budget 5 s)", "headers['retry-after']"),
-        ("14.2", returns_none_when_out_of_budget, "429s with Retry-After: 3 (budget 5 s): one wait, then give up", "returning None hides"),
-        ("14.2", retries_a_bad_request, "a 400 bad request (budget 10 s): no retry", "raise it at once"),
+        ("14.2", starts_over, "a connection dropped mid-stream", "starts the answer over"),
+        ("14.2", keeps_the_repeat, "a connection dropped mid-stream", "repeats its last few words"),
+        ("14.2", openai_errors_only_async, "an event the SDK cannot parse", "not an openai error"),
+        ("14.2", never_gives_up, "a connection that keeps dropping (attempts=3)", "stop after `attempts` attempts"),
+        ("14.2", raises_when_out_of_attempts, "a connection that keeps dropping (attempts=3)", "return the text kept instead of raising"),
         ("16.2", FromTheRequest, "a late first token is not slow writing (every time 2 s later)", "not from the request"),
         ("16.2", CountsEvents, "twice the text in the same time", "not the events"),
         ("16.2", EndsAtTheLastEvent, "a usage chunk a second after the last text", "end the writing time at the last text"),
         ("16.2", DividesWithoutLooking, "a stream with no text at all (a tool call)", "rather than divide by zero"),
     ]
+
+
+def test_an_untouched_resilient_answer_is_not_done() -> None:
+    assert_not_done("14.2", untouched_answer, "complete answer_resiliently")
 
 
 def test_an_untouched_meter_is_not_done() -> None:

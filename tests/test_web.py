@@ -157,8 +157,9 @@ async def test_prompts_are_empty_when_live(monkeypatch: pytest.MonkeyPatch) -> N
     ("method", "options", "field", "reason"),
     [
         ("GET", {"params": {"message": ""}}, "message", "at least 1 character"),
-        ("GET", {"params": {"message": "   "}}, "message", "at least 1 character"),
+        ("GET", {"params": {"message": "   "}}, "message", "the message is only whitespace"),
         ("GET", {"params": {"message": "x" * (MAX_MESSAGE_CHARS + 1)}}, "message", f"at most {MAX_MESSAGE_CHARS} characters"),
+        ("POST", {"json": {"message": " " + "x" * MAX_MESSAGE_CHARS}}, "message", f"at most {MAX_MESSAGE_CHARS} characters"),  # as sent, as the schema says
         ("GET", {"params": {"message": "hi", "backend": "gpt"}}, "backend", "'chat', 'agents', 'azure' or 'sk'"),
         ("GET", {"params": {}}, "message", "Field required"),
         ("POST", {"json": {"message": "", "backend": "chat"}}, "message", "at least 1 character"),
@@ -176,6 +177,20 @@ async def test_bad_input_is_a_422_with_a_reason(method: str, options: dict[str, 
     problem = response.json()["detail"][0]
     assert problem["loc"][-1] == field and reason in problem["msg"]
     assert app.state.streams.finished == [] and app.state.streams.active == {}  # no stream was opened
+
+
+def test_the_schema_and_the_app_agree_on_what_is_only_whitespace() -> None:
+    from labs.web.app import NOT_ONLY_WHITESPACE, WHITESPACE
+
+    assert set(WHITESPACE) == {chr(c) for c in range(0x110000) if chr(c).isspace()} | {"\ufeff"}  # Python's, and ECMA's U+FEFF
+    assert [c for c in map(chr, range(0x3001)) if re.search(NOT_ONLY_WHITESPACE, c) is None] == sorted(c for c in WHITESPACE if c < "\u3001")
+
+
+async def test_a_message_of_whitespace_by_either_definition_is_a_422() -> None:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app()), base_url="http://web") as client:
+        for message in ("\ufeff", "\x85 \x1d", "\u3000\t"):
+            response = await client.post("/chat/stream", json={"message": message})
+            assert response.status_code == 422 and "only whitespace" in response.json()["detail"][0]["msg"], message
 
 
 async def test_a_backend_the_app_does_not_serve_is_a_422() -> None:

@@ -105,8 +105,10 @@ def test_lessons_without_a_lesson_lists_what_it_would_do_and_records_nothing() -
     assert "Nothing recorded" in done.stderr and "02: 4 fixtures, 4 from its notebook" in done.stderr
     assert "03: 2 fixtures, 1 from its notebook and 1 by a run in its scenarios.py" in done.stderr
     assert "07: 1 fixture, 1 from its notebook" in done.stderr  # the Azure lessons too
+    assert "08: 1 fixture, 1 from its notebook" in done.stderr
     assert "09: 3 fixtures, 1 from its notebook and 2 by a run in its scenarios.py" in done.stderr
-    assert "12: 11 fixtures, 10 from its notebook and 1 by a run in its scenarios.py" in done.stderr  # the web app's backends too
+    assert "12: 10 fixtures, 9 from its notebook and 1 by a run in its scenarios.py" in done.stderr  # the web app's backends too
+    assert "13: 2 fixtures, 1 from its notebook and 1 by a run in its scenarios.py" in done.stderr
     assert "make fixtures LESSON=02" in done.stderr
     helped = _run(REPO, "python", "-m", "labs.lessons", "--help")
     assert "02_collect_while_streaming/refusal" in helped.stdout and "A PREFIX selects" in helped.stdout

@@ -169,3 +169,23 @@ def test_a_workspace_holding_both_numbers_of_a_lesson_is_left_as_it_is(tmp_path:
     assert "Keep your answers in 14_resilience.ipynb" in said
     assert (workspace / "10_resilience.ipynb").read_text(encoding="utf-8") == "answers from before"
     assert (workspace / "14_resilience.ipynb").read_text(encoding="utf-8") == "answers since"
+
+
+def test_make_lab_lang_vi_copies_the_vietnamese_lessons_into_workspace_vi_and_grade_reads_them(workbook: Path) -> None:
+    shutil.copytree(REPO_ROOT / "translations", workbook / "translations")  # the exercises' Vietnamese texts
+    (workbook / "notebooks" / "vi").mkdir()
+    for lesson in LESSONS:
+        shutil.copy2(REPO_ROOT / "notebooks" / "vi" / lesson, workbook / "notebooks" / "vi" / lesson)
+    assert "--LabApp.default_url=/lab/tree/workspace/vi/00_setup_and_replay.ipynb" in make(workbook, "-n", "lab", "LANG=vi").stdout
+    make(workbook, "lab", "LANG=vi", JUPYTER_VERSION)
+    workspace, translated = workbook / "workspace", workbook / "workspace" / "vi"
+    assert sorted(path.name for path in translated.iterdir()) == list(LESSONS)
+    assert all((translated / name).read_bytes() == (workbook / "notebooks" / "vi" / name).read_bytes() for name in LESSONS)
+    assert all((workspace / name).read_bytes() == (workbook / "notebooks" / name).read_bytes() for name in LESSONS)  # the English too
+    answered = write_answer(translated / LESSONS[1])
+    make(workbook, "lab", "LANG=vi", JUPYTER_VERSION)  # a later run never overwrites the learner's copy
+    assert (translated / LESSONS[1]).read_bytes() == answered
+
+    done = make(workbook, "grade", "LANG=vi", ok=False)  # workspace/vi/, the check lines in Vietnamese
+    assert re.search(r"vi/01_basic_streaming.*\b1\.1\b.*passed", done.stdout), done.stdout
+    assert re.search(r"\b1\.2\b.*not done.*hãy viết tiếp", done.stdout) and done.returncode != 0, done.stdout

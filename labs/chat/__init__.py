@@ -1,9 +1,9 @@
 """A streaming chat for the terminal: `python -m labs.chat [--backend chat|agents] [--speed S]`.
 
-Lesson 05 builds it from the lesson's pieces: a stream consumed as it arrives, the history carried into
+Lesson 06 builds it from the lesson's pieces: a stream consumed as it arrives, the history carried into
 each turn, Ctrl-C that stops an answer without leaving, and real measurements (time to first token,
 answer length, tokens). It runs on the real SDKs through the workbook's clients, so in replay mode it
-plays the recorded conversation (labs/fixtures/05_terminal_chat/) and live it talks to the service.
+plays the recorded conversation (labs/fixtures/06_terminal_chat/) and live it talks to the service.
 
 - `backends`: the conversation's messages, and where answers come from (Chat Completions or openai-agents),
   as typed stream pieces;

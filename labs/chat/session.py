@@ -34,7 +34,7 @@ from .backends import Backend, Message
 
 __all__ = ["COMMANDS", "RECORDED_PROMPTS", "Answer", "Chat", "ChatStats"]
 
-# The conversation the replay fixtures hold (labs/fixtures/05_terminal_chat/), in order.
+# The conversation the replay fixtures hold (labs/fixtures/06_terminal_chat/), in order.
 RECORDED_PROMPTS = (
     "Hi! I have one free day in Lisbon. Name three things I shouldn't miss.",
     "Which of those is best if it rains?",

@@ -12,7 +12,7 @@ The real SDK calls go through the replay server in `LABS_MODE=record`, which pro
 and writes the fixture, so the recorded requests are byte for byte what the SDKs send, and the recorded
 timings are the stand-in's calibrated pace (a first-token wait and a gap per token, from public measurements
 of the service: labs/fixtures/README.md, "Pacing"), seeded, not measurements of a model. A scenario without
-`run` (every scenario of lessons 00 to 12 that a cell asks, Azure AI Agents conversations included) is recorded by running its lesson's
+`run` (every scenario of lessons 00 to 13 that a cell asks, Azure AI Agents conversations included) is recorded by running its lesson's
 notebook, so its prompts live only in the notebook's cells (`from_notebook.py`); a scenario with `run` is
 recorded by that function, and says why the notebook cannot make its calls. `python -m labs.lessons list`
 shows the scenarios, `python -m labs.lessons record PREFIX...` re-records those whose names start with a

@@ -14,7 +14,7 @@ starts with it: `02_` is lesson 02, `02_collect_while_streaming/` the same, a fu
 `sdk_` the SDK smoke scenarios of the unit tests.
 
 A scenario without `run` is authored from its lesson's notebook: `fixtures NN` runs the solution in record
-mode against the scripted stand-ins, so each prompt is written once, in its cell (lessons 00 to 12; a
+mode against the scripted stand-ins, so each prompt is written once, in its cell (lessons 00 to 13; a
 tool round, an agent run of several responses, a Semantic Kernel call are keyed request by request; an Azure
 AI Agents conversation, from its POST /assistants on, is one scenario, keyed model turn by model turn). A
 scenario with `run` records its own SDK calls, where the notebook cannot make them (a recording it only

@@ -1,7 +1,7 @@
 """Fixtures authored from the lesson notebook itself, so each prompt is written in one place: its cell.
 
 `python -m labs.lessons fixtures 03` (`make fixtures LESSON=03`) re-authors the fixtures of a lesson's
-scenarios that have no `run` (every scenario a cell of lessons 00 to 12 asks): it runs `solutions/03_*.ipynb`
+scenarios that have no `run` (every scenario a cell of lessons 00 to 13 asks): it runs `solutions/03_*.ipynb`
 top to bottom in record mode, with the scripted stand-ins as the live services, and writes what was recorded as
 the lesson's fixtures. A scenario keeps a `run` only where the notebook cannot make its requests (a recording
 the notebook only replays, through a checker, say), and says why in its scenarios.py.
@@ -25,7 +25,7 @@ agent's deletion, with its threads, messages, runs, polls and submissions, is wr
 the scenario its turns were answered from (its threads name it; a thread created before the agent, as the web
 app's Azure backend does, joins the conversation that runs on it); one holding turns of two scenarios, or two
 conversations standing for one scenario, stop the authoring. A lesson whose service must behave otherwise names
-its stand-in class in `AZURE_STANDIN` (lesson 07: runs that progress in time for a poller).
+its stand-in class in `AZURE_STANDIN` (lesson 08: runs that progress in time for a poller).
 
 A notebook may make one recorded request more than once (a cell shows the stream, a later one times it; a
 non-streamed call that replay serves from the streamed recording): the streamed, complete recording is kept,
@@ -437,11 +437,13 @@ def author_lesson(lesson: str, root: Path = REPO_ROOT, record_dir: Path | None =
     scenarios = [s for s in module.SCENARIOS if s.run is None and (only is None or s.name in only)]
     if not scenarios:
         raise AuthoringError(f"lesson {lesson} has no scenario authored from its notebook")
-    # Every scenario of the lesson answers (one with a `run` too: a chat the notebook runs in a subprocess, say);
-    # only the notebook-authored ones chosen are written.
-    fixtures = {c.name: c for c in load_cassettes([FIXTURES_DIR]) if c.name in {s.name for s in module.SCENARIOS}}
-    keyer = ScenarioKeyer([s for s in module.SCENARIOS if s.surface == "openai"], fixtures)
-    turns = TurnKeyer([s for s in module.SCENARIOS if s.surface == "azure"], fixtures)
+    # Every scenario of the lesson answers (one with a `run` too: a chat the notebook runs in a subprocess, say),
+    # and those it borrows from an earlier lesson whose cells it runs again (`BORROWED`); only the
+    # notebook-authored ones chosen are written.
+    answering = [*module.SCENARIOS, *getattr(module, "BORROWED", ())]
+    fixtures = {c.name: c for c in load_cassettes([FIXTURES_DIR]) if c.name in {s.name for s in answering}}
+    keyer = ScenarioKeyer([s for s in answering if s.surface == "openai"], fixtures)
+    turns = TurnKeyer([s for s in answering if s.surface == "azure"], fixtures)
     report = AuthoringReport(path)
     runnable = _runnable(path, set(getattr(module, "RECORDED_REPLAY_ONLY_CELLS", ())))
     azure_base = getattr(module, "AZURE_STANDIN", STANDINS["azure"])  # a lesson whose runs must progress for a poller brings its own

@@ -42,7 +42,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, StringConstraints
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 from sse_starlette import EventSourceResponse, JSONServerSentEvent
 from starlette.applications import Starlette
 
@@ -76,10 +76,35 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 Outcome = Literal["streaming", "completed", "failed", "cancelled"]
 
 
-class ChatRequest(BaseModel):
-    """What the browser asks: the same fields in the query string (GET) or a JSON body (POST)."""
+# Whitespace by both definitions a message meets: Python's (str.isspace) and the JSON Schema pattern's (ECMA-262 \s,
+# which adds U+FEFF and leaves out U+001C to U+001F and U+0085), so the schema and the app refuse the same messages.
+WHITESPACE = "".join(map(chr, [
+    *range(0x09, 0x0E), *range(0x1C, 0x21), 0x85, 0xA0, 0x1680, *range(0x2000, 0x200B), 0x2028, 0x2029, 0x202F, 0x205F, 0x3000, 0xFEFF,
+]))  # fmt: skip
+NOT_ONLY_WHITESPACE = r"[^\s\x1c-\x1f\x85\ufeff]"  # the schema's pattern: one character that is whitespace by neither
 
-    message: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_MESSAGE_CHARS)]
+
+def _stripped(text: str) -> str:
+    """The message without its surrounding whitespace; one that is only whitespace is refused."""
+    if not text.strip(WHITESPACE):
+        raise ValueError("the message is only whitespace")
+    return text.strip(WHITESPACE)
+
+
+class ChatRequest(BaseModel):
+    """What the browser asks: the same fields in the query string (GET) or a JSON body (POST).
+
+    The length limit holds for the message as sent, as the OpenAPI schema says, and only then is it stripped:
+    stripping first would accept 4,001 characters of which one is a leading space. The schema's pattern says
+    what the stripping needs: at least one character that is not whitespace.
+    """
+
+    message: Annotated[
+        str,
+        StringConstraints(min_length=1, max_length=MAX_MESSAGE_CHARS),
+        Field(json_schema_extra={"pattern": NOT_ONLY_WHITESPACE}),
+        AfterValidator(_stripped),
+    ]
     backend: BackendName = "chat"
 
 

@@ -1,8 +1,11 @@
-"""Checks for lesson 05 (openai-agents streaming): exercise 5.1, one timeline row per stream event; 5.2, a run shown as it happens.
+"""Checks for lesson 05 (openai-agents streaming): exercise 5.1, each message's text from the raw events; 5.2, a run
+shown as it happens.
 
-The check replays the lesson's three recorded runs through the real `Runner.run_streamed`, on a replay
-server of its own (so it stays offline whatever LABS_MODE says), stamps each event with its time, and
-compares the learner's row for every event with the row this module expects.
+Both replay the lesson's recorded runs through the real `Runner.run_streamed`, on a replay server of its own (so
+they stay offline whatever LABS_MODE says): the storyteller's scene, the reasoning model's riddle, the cliff climb
+and the handoff to the oracle (recorded in lesson 06, with the same agents). 5.1 compares the learner's texts with
+the run's own message items, so it holds for any recording; 5.2 watches what the learner's code prints while the
+run goes on. Lesson 06's timeline exercise uses the same runs (`recorded_runs`).
 """
 
 from __future__ import annotations
@@ -21,57 +24,27 @@ from ...checks import Case, Mistake, exercise
 from ...clients import RECORDED_MODEL, async_openai_client
 from ...config import FIXTURES_DIR
 from ...replay import ReplayServer
-from ...timeline import (
-    AgentUpdatedRow,
-    HandoffOccurredRow,
-    HandoffRequestedRow,
-    MessageRow,
-    TextRow,
-    TimedEvent,
-    TimelineRow,
-    ToolCalledRow,
-    ToolOutputRow,
-    timed,
-)
+from ...timeline import TimedEvent, timed
 
+__all__ = ["check_message_texts", "check_show_run", "message_texts_mistakes", "recorded_runs", "run_screen_mistakes"]
 
-def expected_row(at: float, event: Any) -> TimelineRow | None:
-    """The row the timeline wants for one stream event (None: a raw event that carries no text)."""
-    from agents import ItemHelpers
-    from openai.types.responses import ResponseTextDeltaEvent
-
-    if event.type == "agent_updated_stream_event":
-        return AgentUpdatedRow(at, event.new_agent.name)
-    if event.type == "raw_response_event":
-        return TextRow(at, event.data.delta) if isinstance(event.data, ResponseTextDeltaEvent) else None
-    item = event.item
-    if event.name == "tool_called":
-        return ToolCalledRow(at, item.raw_item.name, item.raw_item.arguments)
-    if event.name == "tool_output":
-        return ToolOutputRow(at, str(item.output))
-    if event.name == "message_output_created":
-        return MessageRow(at, item.agent.name, ItemHelpers.text_message_output(item))
-    if event.name == "handoff_requested":
-        return HandoffRequestedRow(at, item.raw_item.name)
-    if event.name == "handoff_occured":
-        return HandoffOccurredRow(at, item.source_agent.name, item.target_agent.name)
-    return None
+FIXTURE_FOLDERS = (FIXTURES_DIR / "05_agents_sdk_streaming", FIXTURES_DIR / "06_agents_sdk_handoffs_and_chat")
 
 
 async def _replay_runs(runs: list[tuple[str, str, int | None]]) -> list[list[TimedEvent]]:
     """Each (agent, prompt, seed) streamed through the real runner from the recorded fixtures."""
     from agents import OpenAIProvider, RunConfig, Runner
 
-    from .scenarios import game_master, storyteller
+    from .scenarios import game_master, riddle_keeper, storyteller
 
-    agents = {"storyteller": storyteller, "game_master": game_master}
-    with ReplayServer(mode="replay", speed=0, fixture_dirs=(FIXTURES_DIR / "05_agents_sdk_streaming",)) as server:
+    agents = {"storyteller": lambda: storyteller(RECORDED_MODEL), "game_master": lambda: game_master(RECORDED_MODEL), "riddle_keeper": riddle_keeper}
+    with ReplayServer(mode="replay", speed=0, fixture_dirs=FIXTURE_FOLDERS) as server:
         client = async_openai_client(server=server)
         config = RunConfig(model_provider=OpenAIProvider(openai_client=client, use_responses=True), tracing_disabled=True)
         recorded = []
         for agent, prompt, seed in runs:
             context = random.Random(seed) if seed is not None else None
-            result = Runner.run_streamed(agents[agent](RECORDED_MODEL), prompt, context=context, run_config=config)
+            result = Runner.run_streamed(agents[agent](), prompt, context=context, run_config=config)
             recorded.append([pair async for pair in timed(result.stream_events())])
         await client.close()
     return recorded
@@ -79,84 +52,88 @@ async def _replay_runs(runs: list[tuple[str, str, int | None]]) -> list[list[Tim
 
 @functools.lru_cache(maxsize=1)
 def recorded_runs() -> dict[str, list[TimedEvent]]:
-    """The lesson's three runs as timed events, replayed once (on a fresh event loop in a worker thread)."""
-    from .scenarios import CLIFF_PROMPT, ORACLE_PROMPT, SCENE_PROMPT, SEED
+    """The recorded runs as timed events, replayed once (on a fresh event loop in a worker thread)."""
+    from .scenarios import CLIFF_PROMPT, ORACLE_PROMPT, RIDDLE_PROMPT, SCENE_PROMPT, SEED
 
-    runs = {"opening_scene": ("storyteller", SCENE_PROMPT, None), "cliff_climb": ("game_master", CLIFF_PROMPT, SEED),
-            "oracle_handoff": ("game_master", ORACLE_PROMPT, SEED)}
+    runs = {"opening_scene": ("storyteller", SCENE_PROMPT, None), "reasoning_riddle": ("riddle_keeper", RIDDLE_PROMPT, None),
+            "cliff_climb": ("game_master", CLIFF_PROMPT, SEED), "oracle_handoff": ("game_master", ORACLE_PROMPT, SEED)}
     with ThreadPoolExecutor(max_workers=1) as worker:
         events = worker.submit(asyncio.run, _replay_runs(list(runs.values()))).result()
     return dict(zip(runs, events))
 
 
-def _describe(row: object) -> str:
-    if row is None:
-        return "None"
-    kind = getattr(row, "type", type(row).__name__)
-    fields = {k: v for k, v in getattr(row, "__dict__", {}).items() if k not in ("type", "at")}
-    shown = ", ".join(f"{k}={str(v)[:40]!r}" for k, v in fields.items())
-    return f"{kind}({shown})" if fields else repr(row)[:80]
+# Exercise 5.1: the text of each message a run streamed, keyed by its item. Graded against the run's own
+# message_output_created items; the typical wrong answers are recognised by running them on the same events.
 
 
-def _verify(events: list[TimedEvent]) -> Callable[[list[object]], None]:
-    def verify(rows: list[object]) -> None:
-        for (at, event), row in zip(events, rows):
-            wanted = expected_row(at, event)
-            kind = getattr(event, "name", None) or (event.data.type if event.type == "raw_response_event" else event.type)
-            assert row == wanted, f"for a {kind} event you returned {_describe(row)}, expected {_describe(wanted)}"
+def _raw(events: list[TimedEvent]) -> list[Any]:
+    return [event.data for _, event in events if event.type == "raw_response_event"]
+
+
+def _texts(events: list[TimedEvent], key: Callable[[Any], Any], keep: Callable[[Any], bool] = lambda data: True) -> dict[Any, str]:
+    texts: dict[Any, str] = {}
+    for data in _raw(events):
+        if data.type == "response.output_text.delta" and keep(data):
+            texts[key(data)] = texts.get(key(data), "") + data.delta
+    return texts
+
+
+def expected_texts(events: list[TimedEvent]) -> dict[str, str]:
+    """Each message item's id and text, as the run's message_output_created items hold them."""
+    from agents import ItemHelpers
+
+    return {event.item.raw_item.id: ItemHelpers.text_message_output(event.item) for _, event in events
+            if event.type == "run_item_stream_event" and event.name == "message_output_created"}
+
+
+def _verify_texts(events: list[TimedEvent]) -> Callable[[object], None]:
+    wanted = expected_texts(events)
+
+    def verify(texts: object) -> None:
+        assert isinstance(texts, dict), f"returned a {type(texts).__name__}; return a dict: each message item's id → its text"
+        missing = [item for item in wanted if item not in texts]
+        assert not missing, f"the message item {missing[0]!r} is missing (you returned the keys {list(texts)[:3]})"
+        extra = [key for key in texts if key not in wanted]
+        assert not extra, f"{extra[0]!r} is not a message item of this run: the keys are the items' ids (event.data.item_id)"
+        for item, text in wanted.items():
+            assert texts[item] == text, f"the text of {item} was {str(texts[item])[:40]!r}, expected {text[:40]!r}"
 
     return verify
 
 
-def _pairs(events: list[TimedEvent], rows: object) -> list[tuple[object, object]]:
-    """(expected row, learner's row) for each event, when the learner returned a list."""
-    if not isinstance(rows, list):
-        return []
-    return [(expected_row(at, event), row) for (at, event), row in zip(events, rows)]
-
-
-def timeline_mistakes(events: list[TimedEvent]) -> tuple[Mistake, ...]:
-    """The typical wrong answers to 5.1 on one run's events, recognised in the rows returned or the exception raised."""
-
-    def some(test: Callable[[object, object], bool]) -> Callable[[object], bool]:
-        return lambda rows: any(test(want, got) for want, got in _pairs(events, rows))
-
+def message_texts_mistakes(events: list[TimedEvent]) -> tuple[Mistake, ...]:
+    """The typical wrong answers to 5.1 on one run's events, recognised by what they return or raise."""
+    by_index = _texts(events, lambda data: data.output_index)
+    first_item = _texts(events, lambda data: data.item_id, lambda data: data.output_index == 0)
     return (
-        Mistake("not every raw_response_event carries text: only those whose event.data is a ResponseTextDeltaEvent have a .delta; "
-                "return None for the others", lambda outcome: isinstance(outcome, AttributeError) and "delta" in str(outcome)),
-        Mistake("return the row dataclasses of labs.timeline (TextRow(at, text), ToolCalledRow(...), ...), not dicts or tuples",
-                some(lambda want, got: want is not None and isinstance(got, (dict, tuple)))),
-        Mistake("the SDK spells the run item event 'handoff_occured' (one r): compare event.name with that spelling",
-                some(lambda want, got: isinstance(want, HandoffOccurredRow) and got is None)),
-        Mistake("a tool's output can be any object: the row holds str(event.item.output)",
-                some(lambda want, got: isinstance(want, ToolOutputRow) and isinstance(got, ToolOutputRow) and not isinstance(got.output, str))),
-        Mistake("the rows carry the time they were given (`at`), unchanged",
-                some(lambda want, got: want is not None and type(want) is type(got) and getattr(got, "at", None) != getattr(want, "at", None))),
-        Mistake("a raw event that carries no text gets no row: return None for it",
-                some(lambda want, got: want is None and got is not None)),
+        Mistake("not every raw_response_event carries text: only the response.output_text.delta events (event.data a "
+                "ResponseTextDeltaEvent) have a .delta and an .item_id", lambda outcome: isinstance(outcome, AttributeError) and (
+                    "delta" in str(outcome) or "item_id" in str(outcome))),
+        Mistake("output_index numbers the items of one response and starts again at 0 in the next one: key each piece on "
+                "the item it belongs to, event.data.item_id", lambda outcome: outcome == by_index or (
+                    isinstance(outcome, dict) and any(isinstance(key, int) for key in outcome))),
+        Mistake("a reasoning model's message is the response's second item (output_index 1, after the reasoning item): "
+                "take every text delta, whatever its position", lambda outcome: outcome == first_item),
+        Mistake("one entry per message: a run of several responses writes several messages, so return a dict of item id → text, "
+                "not one string", lambda outcome: isinstance(outcome, str)),
     )
 
 
 @exercise("5.1", hint=(
-    "if event.type == 'agent_updated_stream_event': AgentUpdatedRow(at, event.new_agent.name); if event.type == 'raw_response_event': "
-    "TextRow(at, event.data.delta) when event.data is a ResponseTextDeltaEvent, else None; otherwise it is a run item event: branch on "
-    "event.name ('tool_called', 'tool_output', 'message_output_created', 'handoff_requested', 'handoff_occured') and build the row "
-    "from event.item; None for any other event"
+    "texts = {}; for event in events: if event.type == 'raw_response_event' and isinstance(event.data, ResponseTextDeltaEvent): "
+    "texts[event.data.item_id] = texts.get(event.data.item_id, '') + event.data.delta; return texts"
 ))
-def check_timeline_row(timeline_row: Callable[[float, Any], object]) -> Iterator[Case]:
+def check_message_texts(message_texts: Callable[[list[Any]], object]) -> Iterator[Case]:
     runs = recorded_runs()
     cases = [
-        ("narration only: agent_updated, text deltas, one message", "opening_scene",
-         "return AgentUpdatedRow(at, event.new_agent.name) and TextRow(at, event.data.delta); None for other raw events"),
-        ("tool calls between narration", "cliff_climb",
-         "tool_called: event.item.raw_item.name and .arguments; tool_output: str(event.item.output)"),
-        ("a handoff to another agent", "oracle_handoff",
-         "handoff_requested: event.item.raw_item.name; handoff_occured: event.item.source_agent.name and target_agent.name"),
+        ("one response, one message", "opening_scene", "gather the text deltas of each message item"),
+        ("a reasoning model: the message comes after a reasoning item", "reasoning_riddle", "every text delta belongs to a message item"),
+        ("three responses, a message in each, between tool calls", "cliff_climb", "each response writes a message of its own"),
     ]
     for name, run, hint in cases:
         events = runs[run]
-        yield Case(name, run=lambda events=events: [timeline_row(at, event) for at, event in events], verify=_verify(events), hint=hint,
-                   mistakes=timeline_mistakes(events))
+        yield Case(name, run=lambda events=events: message_texts([event for _, event in events]), verify=_verify_texts(events), hint=hint,
+                   mistakes=message_texts_mistakes(events))
 
 
 # Exercise 5.2: show a run as the reader should see it. Graded on behaviour, on the three recorded runs, at every

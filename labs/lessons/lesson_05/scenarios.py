@@ -1,36 +1,32 @@
 """Lesson 05: openai-agents streaming (a storyteller, a reasoning model's riddle keeper, a game master with dice
-tools, a handoff to an oracle), and the terminal chat's recorded conversation, once per backend.
+tools that can hand over to an oracle).
 
-The lesson's four runs are authored from the notebook (`make fixtures LESSON=05`): their prompts, instructions
+The lesson's three runs are authored from the notebook (`make fixtures LESSON=05`): their prompts, instructions
 and tools are written once, in its cells. The tools draw from the run's context, a `random.Random(SEED)`:
 `labs.replay_random(SEED)` gives the notebook the same generator in replay, so the rolls it sends in its
 follow-up requests are the recorded ones, and the scripted narration below is written from those same rolls.
-The agents below are the notebook's, rebuilt from what it last sent (read from the fixtures), for the unit tests.
-
-The chat's fixtures keep their `run`: they are recorded by driving `labs.chat.Chat` itself, the code path
-`python -m labs.chat` runs, through all three recorded prompts (the notebook runs the chat on two of them),
-so each turn's request carries the history exactly as the chat sends it.
+The agents below are the notebook's, rebuilt from what it last sent (read from the fixtures), for the unit tests
+and the checkers. The handoff to the oracle is run and recorded in lesson 06 (`labs/lessons/lesson_06/`), which
+builds the same agents; the oracle's own instructions are read from that recording.
 """
 
 from __future__ import annotations
 
-import io
 import json
 import random
 
 from agents import Agent, RunContextWrapper, function_tool
 
-from rich.console import Console
-
 from ... import clients
-from ...chat import RECORDED_PROMPTS, Chat, make_backend
 from .. import Reply, Scenario, ToolCall, recorded_body
 
 __all__ = [
-    "CHAT_ANSWERS",
     "CLIFF_PROMPT",
+    "HANDOFF_FIXTURE",
     "MAGIC_8_BALL",
     "ORACLE_PROMPT",
+    "PACE",
+    "PROPHECY",
     "REASONING_MODEL",
     "RIDDLE_PROMPT",
     "SCENE_PROMPT",
@@ -52,14 +48,16 @@ def _prompt(name: str, index: int = 0) -> str:
     return recorded_body(f"05_agents_sdk_streaming/{name}", index)["input"][0]["content"]
 
 
-# What the notebook last sent, read from the fixtures.
-SCENE_PROMPT, CLIFF_PROMPT, ORACLE_PROMPT, RIDDLE_PROMPT = map(_prompt, ("opening_scene", "cliff_climb", "oracle_handoff", "reasoning_riddle"))
+# What the notebooks last sent, read from the fixtures (the handoff is lesson 06's).
+SCENE_PROMPT, CLIFF_PROMPT, RIDDLE_PROMPT = map(_prompt, ("opening_scene", "cliff_climb", "reasoning_riddle"))
+HANDOFF_FIXTURE = "06_agents_sdk_handoffs_and_chat/oracle_handoff"
+ORACLE_PROMPT = recorded_body(HANDOFF_FIXTURE)["input"][0]["content"]
 REASONING_MODEL = recorded_body("05_agents_sdk_streaming/reasoning_riddle")["model"]  # its answer starts with a reasoning item
 STORYTELLER_INSTRUCTIONS = recorded_body("05_agents_sdk_streaming/opening_scene")["instructions"]
-GAME_MASTER_INSTRUCTIONS = recorded_body("05_agents_sdk_streaming/oracle_handoff")["instructions"]
-ORACLE_INSTRUCTIONS = recorded_body("05_agents_sdk_streaming/oracle_handoff", 1)["instructions"]
+GAME_MASTER_INSTRUCTIONS = recorded_body("05_agents_sdk_streaming/cliff_climb")["instructions"]
+ORACLE_INSTRUCTIONS = recorded_body(HANDOFF_FIXTURE, 1)["instructions"]
 RIDDLE_INSTRUCTIONS = recorded_body("05_agents_sdk_streaming/reasoning_riddle")["instructions"]
-_HANDOFF = next(t for t in recorded_body("05_agents_sdk_streaming/oracle_handoff")["tools"] if t["name"] == "transfer_to_oracle")
+_HANDOFF = next(t for t in recorded_body("05_agents_sdk_streaming/cliff_climb")["tools"] if t["name"] == "transfer_to_oracle")
 ORACLE_DESCRIPTION = _HANDOFF["description"].removeprefix("Handoff to the Oracle agent to handle the request. ")
 
 
@@ -110,7 +108,7 @@ def game_master(model: str | None = None) -> Agent[random.Random]:
 _cliff = random.Random(SEED)
 ROLL, COIN = _cliff.randint(1, 20), _cliff.choice(["heads", "tails"])
 PROPHECY = random.Random(SEED).choice(MAGIC_8_BALL)
-_PACE = {"first_token": 0.35, "gap": 0.025}
+PACE = {"first_token": 0.35, "gap": 0.025}  # lesson 06's handoff is paced the same
 
 SCENARIOS = [
     Scenario(
@@ -122,7 +120,7 @@ SCENARIOS = [
                 text="Dusk paints the Ember Cliffs the colour of dying coals as your party reaches their foot. High above, "
                 "a hawk circles the ledge where an old monastery clings to the rock. The wind smells of rain, and the only "
                 "way up is the cliff itself.",
-                **_PACE,
+                **PACE,
             )
         ],
     ),
@@ -152,94 +150,19 @@ SCENARIOS = [
                 text="You dig your fingers into the warm stone and start to climb. The rock is steep and crumbling: "
                 "you need 12 or more on a d20.",
                 tool_calls=[ToolCall("roll_die", json.dumps({"sides": 20}))],
-                **_PACE,
+                **PACE,
             ),
             Reply(
                 text=f"{ROLL}! Your boots find every ledge and you haul yourself over the top. Two paths lead away from "
                 "the edge, so let the coin choose.",
                 tool_calls=[ToolCall("flip_coin", "{}")],
-                **_PACE,
+                **PACE,
             ),
             Reply(
                 text=f"{COIN.capitalize()}: you take the left path, towards the ruined monastery, where a faint light "
                 "flickers behind a broken window.",
-                **_PACE,
+                **PACE,
             ),
         ],
-    ),
-    Scenario(
-        "05_agents_sdk_streaming/oracle_handoff",
-        "A handoff: the game master's only output is a transfer_to_oracle call, the runner switches agents "
-        "(agent_updated_stream_event), and the Oracle's request carries the handoff call and its output, its own "
-        f"instructions and tools. The Oracle streams a sentence, calls magic_8_ball (seeded with {SEED}: "
-        f"{PROPHECY!r}), then interprets the answer.",
-        [
-            Reply(tool_calls=[ToolCall("transfer_to_oracle", "{}")], **_PACE),
-            Reply(
-                text="The Oracle closes her eyes and shakes the ancient sphere.",
-                tool_calls=[ToolCall("magic_8_ball", json.dumps({"question": ORACLE_PROMPT}))],
-                **_PACE,
-            ),
-            Reply(
-                text=f"\u201c{PROPHECY}.\u201d The crown is not where you think it is: look for it where the light "
-                "in the window is coming from.",
-                **_PACE,
-            ),
-        ],
-    ),
-]
-
-
-async def chat_conversation(backend: str) -> None:
-    """The recorded prompts, asked in order through the chat's own code path (history included)."""
-    chat = Chat(make_backend(backend), Console(file=io.StringIO()))  # type: ignore[arg-type]
-    for prompt in RECORDED_PROMPTS:
-        await chat.submit(prompt)
-    await chat.backend.aclose()
-    if len(chat.answers) != len(RECORDED_PROMPTS) or any(a.interrupted for a in chat.answers):
-        raise RuntimeError(f"the {backend} conversation did not record every answer: {chat.answers}")
-
-
-CHAT_ANSWERS = (
-    "Lovely! For one day in Lisbon:\n1. **Alfama**: wander its steep lanes up to the Miradouro de Santa Luzia.\n"
-    "2. **Belém**: the Jerónimos Monastery, then a pastel de nata at the old bakery nearby.\n"
-    "3. **Tram 28**: ride it through the old town (go early to beat the queue).",
-    "Belém: the Jerónimos Monastery and the museums around it keep you dry, and a warm pastel de nata is even better "
-    "with rain outside. Save Alfama's slippery cobbles and the tram's open windows for a sunny day.",
-    "Lisbon's trams began in 1873 as horse-drawn cars on rails along the river, nicknamed \"americanos\" after the "
-    "American company that built them. Carris electrified the network in 1901, and the yellow eléctricos were soon "
-    "climbing hills that horses had struggled with. Buses, and from 1959 the Metro, then took over route after route, "
-    "until only a handful of lines were left: the narrow, steep ones through the old quarters. The most famous is "
-    "line 28, which winds through Graça, Alfama, Baixa and Chiado in small wooden cars built in the 1930s. A tip: "
-    "ride it early in the morning, before the crowds, and hold on tight on the hills.",
-)
-_CHAT_PACE = ({"first_token": 0.4, "gap": 0.03}, {"first_token": 0.4, "gap": 0.03}, {"first_token": 0.5, "gap": 0.04})
-
-
-async def chat_backend() -> None:
-    await chat_conversation("chat")
-
-
-async def agents_backend() -> None:
-    await chat_conversation("agents")
-
-
-SCENARIOS += [
-    Scenario(
-        "05_terminal_chat/chat_backend",
-        "The terminal chat's conversation over Chat Completions (python -m labs.chat --backend chat): three turns, "
-        "each request carrying the whole history as messages, so the second question (\"which of those...\") only "
-        "makes sense after the first answer. Every stream ends with a usage chunk (include_usage). The third answer "
-        "is the longest (about five seconds at speed 1), for interrupting with Ctrl-C.",
-        [Reply(text=text, **pace) for text, pace in zip(CHAT_ANSWERS, _CHAT_PACE)],
-        chat_backend,
-    ),
-    Scenario(
-        "05_terminal_chat/agents_backend",
-        "The same conversation through openai-agents (python -m labs.chat --backend agents): each request sends the "
-        "history as Responses API input items (user and assistant messages), and each stream ends with "
-        "response.completed carrying the usage. The third answer is the longest, for interrupting with Ctrl-C.",
-        [Reply(text=text, **pace) for text, pace in zip(CHAT_ANSWERS, _CHAT_PACE)],
-        agents_backend,
     ),
 ]

@@ -125,7 +125,7 @@ class Watched:
     steps: list[tuple[str, str, Any, Any, Any]]  # (event type, text so far, last run status, handler.text, handler.status)
 
 
-def _noting_errors(watcher_class: type) -> type:
+def noting_errors(watcher_class: type) -> type:
     """The learner's handler, noting what its callbacks raise: the SDK swallows it, so an untouched stub would look like a wrong answer."""
 
     def noting(name: str) -> Callable[..., Any]:
@@ -144,7 +144,7 @@ def _noting_errors(watcher_class: type) -> type:
 
 
 def _watch_run(watcher_class: type, chunked: list[list[bytes]]) -> Watched:
-    handler = _noting_errors(watcher_class)()
+    handler = noting_errors(watcher_class)()
     handler.raised_in_callbacks = []
     replay_into(handler, *chunked)
     steps: list[tuple[str, str, Any, Any, Any]] = []

@@ -1,15 +1,14 @@
-"""Lesson 10: Semantic Kernel streaming: a two-turn chat, automatic function calling, and the Required() trap.
+"""Lesson 10: Semantic Kernel streaming: one answer, its chunks added into one message, and a two-turn chat.
 
 The lesson's own conversations are authored from the notebook (`make fixtures LESSON=10`), so the recorded
 requests are what its cells send through `OpenAIChatCompletion` from `labs.sk_chat_completion()`, and each prompt
-is written once, in its cell: `stream_options.include_usage` on every streamed request, and tools named
-`plugin-function` (`weather-get_forecast`). `exercise_two_turns` keeps its `run`: the notebook never asks it,
-exercise 10.1's checker replays it with the learner's loop (its prompts are the checker's).
+is written once, in its cell: `stream_options.include_usage` on every streamed request. `exercise_two_turns`
+keeps its `run`: the notebook never asks it, exercise 10.1's checker replays it with the learner's loop (its
+prompts are the checker's). Function calling through a stream is lesson 11's (`labs/lessons/lesson_11/`).
 """
 
 from __future__ import annotations
 
-import json
 from functools import reduce
 from operator import add
 
@@ -18,7 +17,7 @@ from semantic_kernel.connectors.ai.open_ai import OpenAIChatCompletion, OpenAICh
 from semantic_kernel.contents import ChatHistory, StreamingChatMessageContent
 
 from ... import clients
-from .. import Reply, Scenario, ToolCall, recorded_body
+from .. import Reply, Scenario, recorded_body
 
 
 def _messages(name: str, index: int = 0) -> list[dict]:
@@ -29,13 +28,6 @@ def _messages(name: str, index: int = 0) -> list[dict]:
 ADVISOR = _messages("two_turns")[0]["content"]
 BACKPACK = _messages("two_turns")[1]["content"]
 FOLLOW_UP = _messages("two_turns", 1)[-1]["content"]
-SINTRA = _messages("forecast_auto")[1]["content"]
-PORTO = _messages("forecast_required")[1]["content"]
-# The forecasts the notebook's plugin returned, as the recorded follow-ups carry them: {city: forecast}.
-FORECASTS = {
-    json.loads(asked["tool_calls"][0]["function"]["arguments"])["city"]: answered["content"]
-    for asked, answered in (_messages(name, 1)[-2:] for name in ("forecast_auto", "forecast_required"))
-}
 BACKPACK_ANSWER = (
     "Look for three things:\n\n"
     "1. **Fit**: a torso length that matches yours and a padded hip belt that carries the weight.\n"
@@ -46,12 +38,6 @@ FOLLOW_UP_ANSWER = (
     "Fit. A 25-litre pack that sits on your hips and hugs your back feels lighter all day than a perfect one "
     "that pulls on your shoulders."
 )
-
-SINTRA_ANSWER = (
-    "Sintra starts at 14°C in fog and turns sunny after noon, so wear layers: a light base layer, a fleece you can "
-    "stuff in your pack, and a windproof shell for the damp morning."
-)
-PORTO_ANSWER = "Yes: Porto reaches 22°C and stays dry, so shorts are fine. Pack a light layer for the evening breeze."
 
 GUIDE = "You are a concise trail guide. Answer in one or two sentences."
 EXERCISE_QUESTIONS = ["How long does it take to hike 12 km with 600 m of climbing?", "And if I add a 30-minute lunch break?"]
@@ -82,11 +68,6 @@ async def exercise_two_turns() -> None:
     await _converse(GUIDE, EXERCISE_QUESTIONS)
 
 
-def _forecast_round(city: str, answer: str) -> list[Reply]:
-    """What the model answers a weather question: a weather-get_forecast call for `city`, then `answer`, streamed."""
-    return [Reply(tool_calls=[ToolCall("weather-get_forecast", f'{{"city":"{city}"}}')]), Reply(text=answer, first_token=0.5, gap=0.03)]
-
-
 SCENARIOS = [
     Scenario(
         "10_semantic_kernel_streaming/two_turns",
@@ -94,22 +75,6 @@ SCENARIOS = [
         "one assistant message), so 'those' in the follow-up has something to refer to. Every request asks for "
         "include_usage, as SK always does, so each stream ends with a usage chunk (choices: []).",
         [Reply(text=BACKPACK_ANSWER, first_token=0.5, gap=0.03), Reply(text=FOLLOW_UP_ANSWER, first_token=0.45, gap=0.03)],
-    ),
-    Scenario(
-        "10_semantic_kernel_streaming/forecast_auto",
-        "Automatic function calling while streaming, FunctionChoiceBehavior.Auto(): the first stream is a call to "
-        "weather-get_forecast (the plugin-function name SK advertises) whose arguments arrive in fragments and whose "
-        "chunks carry no text; SK runs the function and sends the second request with the call and its result, whose "
-        "stream is the answer.",
-        _forecast_round("Sintra", SINTRA_ANSWER),
-    ),
-    Scenario(
-        "10_semantic_kernel_streaming/forecast_required",
-        "The streaming trap of FunctionChoiceBehavior.Required(): it allows one automatic invocation, so SK 1.45 streams "
-        "the call (tool_choice: required), runs the function, and stops: no text at all. The second request is the fix "
-        "the lesson makes by hand, the same history streamed again without tools; it is also the last request SK's "
-        "non-streaming get_chat_message_content makes (served from this stream), which is why that one answers.",
-        _forecast_round("Porto", PORTO_ANSWER),
     ),
     Scenario(
         "10_semantic_kernel_streaming/exercise_two_turns",

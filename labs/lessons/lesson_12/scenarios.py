@@ -1,22 +1,19 @@
-"""Lesson 12: the web app's recorded prompts, two or three per backend, and the plain request of the route the learner writes.
+"""Lesson 12: the web app's recorded prompts, two or three per backend, and the plain request exercise 12.2's check frames.
 
 Authored from the notebook (`make fixtures LESSON=12`): its cells ask each backend of the app (`labs.web.backends`)
 for the prompts written in them, so the recorded requests are exactly what the app sends for that prompt, and
 the page lists the prompt as a suggestion in replay mode. Every backend has one Markdown answer full of
 newlines (the `data: {chunk}` bug loses its lines) and one tool round (tool progress on the page); the chat
-backend also has an answer carrying HTML and a script, which the page must show as text. `route_pack_list`
-is the plain request the notebook's async-client cell sends; `route_hostile` keeps its `run` (see below).
+backend also has an answer carrying HTML and a script, which the page must show as text. `reader_layers`
+keeps its `run` (see below): exercise 12.2's check replays it. Lesson 13 asks the same app, from these fixtures.
 The names below are what the notebook last sent, read from the fixtures, for the unit tests and the checks.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
-from typing import Any
-
 from .. import Reply, Scenario, ToolCall, recorded_body
 
-__all__ = ["ANSWERS", "PROMPTS", "ROUTE_PROMPTS", "SCENARIOS"]
+__all__ = ["ANSWERS", "PROMPTS", "READER_ANSWER", "READER_PROMPT", "SCENARIOS"]
 
 _KEYS = (
     "chat_pack_list", "chat_trail_tool", "chat_xss", "agents_insulation", "agents_stock_tool",
@@ -75,21 +72,26 @@ ANSWERS = {
     "sk_jacket_size_tool": "A 102 cm chest fits a **medium (M)** Summit jacket.\n\nIf you layer a fleece underneath, try the L.",
 }
 
-# The exercises' plain requests (one user message, no tools): what a route written in the lesson sends.
-ROUTE_PROMPTS = {"route_pack_list": recorded_body("12_sse_to_the_browser/route_pack_list")["messages"][0]["content"], "route_hostile": PROMPTS["chat_xss"]}
+# Exercise 12.2's plain request (one user message, no tools): an answer with newlines and a character UTF-8 writes in two bytes.
+READER_PROMPT = "What should I wear for a snowy hike at 2 °C?"
+READER_ANSWER = (
+    "At 2 °C in snow, dress in layers you can open:\n\n"
+    "- a merino base layer, never cotton\n"
+    "- a fleece, and a waterproof shell over it\n"
+    "- gloves, a warm hat and gaiters\n\n"
+    "Wet hands and feet get cold first, so pack a spare pair of socks."
+)
 
-def _plain(key: str) -> Callable[[], Coroutine[Any, Any, None]]:
-    async def run() -> None:
-        from ...clients import async_openai_client, model
 
-        async with async_openai_client() as client:
-            messages = [{"role": "user", "content": ROUTE_PROMPTS[key]}]
-            stream = await client.chat.completions.create(model=model(), messages=messages, stream=True)  # type: ignore[call-overload]
-            async with stream:
-                async for _ in stream:
-                    pass
+async def _ask_reader_prompt() -> None:
+    from ...clients import async_openai_client, model
 
-    return run
+    async with async_openai_client() as client:
+        messages = [{"role": "user", "content": READER_PROMPT}]
+        stream = await client.chat.completions.create(model=model(), messages=messages, stream=True)  # type: ignore[call-overload]
+        async with stream:
+            async for _ in stream:
+                pass
 
 
 def _scenario(key: str, comment: str, call: ToolCall | None = None, **pace: float) -> Scenario:
@@ -151,18 +153,12 @@ SCENARIOS = [
         "(plugin-function); the kernel runs it and the second request streams the answer.",
         ToolCall("gear-jacket_size", '{"chest_cm":102}'),
     ),
+    # Kept as a run: only exercise 12.2's check asks this, replaying it on a server of its own; no cell sends it.
     Scenario(
-        "12_sse_to_the_browser/route_pack_list",
-        "The route the learner writes (exercise 12.2): one user message, no tools, paced as a model (half a second to the "
-        "first token, then a piece every 20 ms), so a reader can leave in the middle and a blocking client shows its pause.",
-        [Reply(text=ANSWERS["chat_pack_list"], first_token=0.5, gap=0.02)],
-    ),
-    # Kept as a run: only exercise 12.3's check asks this, replaying it on a server of its own; no cell sends it.
-    Scenario(
-        "12_sse_to_the_browser/route_hostile",
-        "The same plain request for the answer carrying <img onerror> and <script>: the page the learner writes "
-        "(exercise 12.3) must show it as text and run nothing.",
-        [Reply(text=ANSWERS["chat_xss"])],
-        _plain("route_hostile"),
+        "12_sse_to_the_browser/reader_layers",
+        "One user message, no tools: an answer whose deltas carry newlines and a degree sign (two bytes in UTF-8), "
+        "which exercise 12.2's check frames as the web app does and cuts into pieces anywhere, inside that character too.",
+        [Reply(text=READER_ANSWER)],
+        _ask_reader_prompt,
     ),
 ]

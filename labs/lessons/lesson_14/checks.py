@@ -4,18 +4,23 @@
 dropped connection, a stall, a malformed event), played by a replay server of its own with the SDK's own retries
 off, beside errors the service sends for a bad request or a bad key and a bug in the caller's code.
 
-14.2 is an open-ended challenge, graded on behaviour: the learner's `call_with_budget(call, budget, sleep)` is
-handed calls that fail as a rate-limited or failing service does and a `sleep` that records each wait instead
-of sleeping. Any backoff passes that waits at least what Retry-After says, keeps the waits within the budget,
-gives up with the service's error, and never retries what cannot succeed.
+14.2 is an open-ended challenge, graded on behaviour: the learner's `answer_resiliently(client, model, messages,
+attempts)`, a coroutine, gets a real `openai.AsyncOpenAI` client on a replay server of its own (a short read
+timeout) and each recorded fault in turn. Any way of doing it passes (tenacity or a loop of one's own,
+`ResumableAnswer` or another way to trim the join) that returns the whole answer, each word once, or, when the
+connection keeps dropping, the text kept after exactly `attempts` requests. The recordings answer the lesson's
+continuation request (`labs.resilience.continuation_messages`), so a retry that asks the question again is
+served the same fault again, as a real service would fail it again.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import openai
@@ -23,10 +28,14 @@ import openai
 from ... import clients
 from ...checks import Case, Mistake, exercise
 from ...config import FIXTURES_DIR
+from ...recordings import chat_text
 from ...replay import ReplayServer
-from .scenarios import DROPPED, MALFORMED, RATE_LIMITED, SERVER_ERROR, STALLED
+from .scenarios import DROPPED, FOLDER, GIVES_UP, MALFORMED, RATE_LIMITED, SERVER_ERROR, STALLED
 
-__all__ = ["BudgetOutcome", "check_call_with_budget", "check_worth_retrying", "service_error", "sdk_errors"]
+if TYPE_CHECKING:
+    import httpx2
+
+__all__ = ["Survival", "check_answer_resiliently", "check_worth_retrying", "service_error", "sdk_errors"]
 
 URL = "http://127.0.0.1/v1/chat/completions"
 
@@ -54,7 +63,7 @@ def sdk_errors() -> dict[str, BaseException]:
               "a stream that stalls (read timeout)": STALLED, "an event the SDK cannot parse": MALFORMED}
     # A server of its own, in every mode: each check starts every scenario from its first recorded answer (the 429,
     # not the 200 after it), and plays at once, since only the exceptions matter.
-    with ReplayServer(mode="replay", speed=0, fixture_dirs=(FIXTURES_DIR / "14_resilience",)) as server:
+    with ReplayServer(mode="replay", speed=0, fixture_dirs=(FIXTURES_DIR / FOLDER,)) as server:
         client = clients.openai_client(server=server, max_retries=0, timeout=openai.Timeout(10.0, read=0.3))
         return {name: _raised_by(client, messages) for name, messages in faults.items()}
 
@@ -88,90 +97,103 @@ def check_worth_retrying(worth_retrying: Callable[[BaseException], bool]) -> Ite
                                      "again, and retrying only multiplies it", _said(True))])
 
 
-# -- 14.2: a retry budget that respects Retry-After ----------------------------------------------------------
+# -- 14.2: an answer that survives, on the async client -------------------------------------------------------
+
+READ_TIMEOUT = 0.5  # the check's read timeout: the stalled fixture's silence lasts far longer
+CASE_SECONDS = 5.0  # the most one case may take; an answer that never stops retrying is cut there
+ATTEMPTS = 3
 
 
 @dataclass
-class BudgetOutcome:
-    """What `call_with_budget` did: what it returned or raised, the waits it asked for, and how many calls it made."""
+class Survival:
+    """What `answer_resiliently` returned for one recorded fault, the HTTP requests it took, and how long."""
 
-    returned: object = None
-    raised: BaseException | None = None
-    waits: list[float] = field(default_factory=list)
-    calls: int = 0
-
-
-def _scripted(failures: list[BaseException], answer: str = "the answer") -> tuple[Callable[[], str], BudgetOutcome]:
-    outcome = BudgetOutcome()
-
-    def call() -> str:
-        outcome.calls += 1
-        if outcome.calls <= len(failures):
-            raise failures[outcome.calls - 1]
-        return answer
-
-    return call, outcome
+    text: object = None
+    whole: str = ""
+    requests: int = 0
+    seconds: float = 0.0
 
 
-def _run(call_with_budget: Callable[..., Any], failures: list[BaseException], budget: float) -> Callable[[], BudgetOutcome]:
-    def run() -> BudgetOutcome:
-        call, outcome = _scripted(failures)
+async def _survive(answer_resiliently: Callable[..., Any], name: str, messages: list[dict[str, str]]) -> Survival:
+    outcome = Survival(whole=chat_text(f"{FOLDER}/{name}", 1 if name == "rate_limited" else 0))
+
+    async def counted(request: httpx2.Request) -> None:
+        outcome.requests += 1
+
+    # A server of its own for each case, in every mode: each scenario starts from its first recorded answer.
+    with ReplayServer(mode="replay", speed=0, fixture_dirs=(FIXTURES_DIR / FOLDER,)) as server:
+        client = clients.async_openai_client(
+            server=server, timeout=openai.Timeout(10.0, read=READ_TIMEOUT),
+            http_client=openai.DefaultAsyncHttpxClient(event_hooks={"request": [counted]}),
+        )
+        started = time.perf_counter()
         try:
-            outcome.returned = call_with_budget(call, budget, outcome.waits.append)
-        except openai.APIError as error:  # the service's error, given up on: part of the behaviour graded
-            outcome.raised = error
-        return outcome
-
-    return run
-
-
-def _verify(budget: float, answers: bool, retry_after: list[float | None], calls: int) -> Callable[[BudgetOutcome], None]:
-    def verify(got: BudgetOutcome) -> None:
-        assert isinstance(got, BudgetOutcome)
-        assert sum(got.waits) <= budget + 1e-9, f"waited {sum(got.waits):g} s in all, over the budget of {budget:g} s"
-        assert len(got.waits) == len(retry_after), f"expected {len(retry_after)} wait(s) before giving up or succeeding, got {got.waits}"
-        for wait, said in zip(got.waits, retry_after):
-            assert wait >= (said or 0.001), f"waited {wait:g} s where the service said Retry-After: {said}" if said else "back off before a retry"
-        assert got.calls == calls, f"expected {calls} call(s), made {got.calls}"
-        if answers:
-            assert got.returned == "the answer" and got.raised is None, "return what the call returned once it succeeds"
-        else:
-            assert isinstance(got.raised, openai.APIStatusError), f"give up by raising the service's error, not by returning {got.returned!r}"
-
-    return verify
+            outcome.text = await asyncio.wait_for(answer_resiliently(client, clients.model(server=server), messages, attempts=ATTEMPTS),
+                                                  CASE_SECONDS)
+        finally:
+            outcome.seconds = time.perf_counter() - started
+            await client.close()
+    return outcome
 
 
-def budget_mistakes(budget: float, retry_after: list[float | None]) -> tuple[Mistake, ...]:
-    """The typical wrong answers to 14.2, recognised in the waits asked for and what came back."""
-    def seen(test: Callable[[BudgetOutcome], bool]) -> Callable[[object], bool]:
-        return lambda got: isinstance(got, BudgetOutcome) and test(got)
+def _whole_once(got: Survival) -> None:
+    assert isinstance(got, Survival) and isinstance(got.text, str), f"return the answer's text (a str), not {got.text!r}"
+    assert got.text == got.whole, f"expected the whole answer, each word once ({len(got.whole)} characters), got {_short(got.text)}"
 
-    return (
-        Mistake("look at the budget before you sleep: if this wait would take the total past it, raise the error instead",
-                seen(lambda got: sum(got.waits) > budget + 1e-9)),
-        Mistake("the service says how long to wait: read error.response.headers['retry-after'] (seconds) and wait at least that",
-                seen(lambda got: any(said and wait < said for wait, said in zip(got.waits, retry_after)))),
-        Mistake("out of budget, raise the last error (a bare `raise` in the except block): returning None hides the failure",
-                seen(lambda got: got.raised is None and got.returned is None)),
-        Mistake("a 400 fails the same way every time: raise it at once, without waiting",
-                seen(lambda got: not retry_after and (got.waits or got.calls > 1))),
-    )
+
+def _kept_when_out_of_attempts(got: Survival) -> None:
+    assert isinstance(got, Survival) and isinstance(got.text, str), f"return the text kept (a str), not {got.text!r}"
+    assert got.text and got.whole.startswith(got.text), f"expected the text received before the drops, got {_short(got.text)}"
+    assert got.requests == ATTEMPTS, f"with attempts={ATTEMPTS}, expected {ATTEMPTS} requests, sent {got.requests}"
+
+
+def _short(text: object, size: int = 60) -> str:
+    return repr(text) if not isinstance(text, str) or len(text) <= size else f"{text[:size]!r}… ({len(text)} characters)"
+
+
+def _starts_over(got: object) -> bool:
+    """The text received before the fault appears twice: a retry asked the question again."""
+    if not isinstance(got, Survival) or not isinstance(got.text, str) or not got.whole:
+        return False
+    opening = got.whole[:30]
+    return got.text.count(opening) > 1
+
+
+def _repeats_the_join(got: object) -> bool:
+    """Longer than the whole answer and not a restart: the words the model repeated when it continued were kept."""
+    return isinstance(got, Survival) and isinstance(got.text, str) and len(got.text) > len(got.whole) and not _starts_over(got)
+
+
+SURVIVAL_MISTAKES = (
+    Mistake("sending the question again starts the answer over, and the reader sees the first part twice: keep the text "
+            "received and ask the model to continue from it", _starts_over),
+    Mistake("a model asked to continue repeats its last few words: keep only what is new (resilience.merge_overlap, "
+            "or ResumableAnswer.add)", _repeats_the_join),
+    Mistake("a broken event raises json.JSONDecodeError, not an openai error: it is worth another attempt too",
+            lambda got: isinstance(got, json.JSONDecodeError)),
+    Mistake(f"the answer was still retrying after {CASE_SECONDS:g} s: stop after `attempts` attempts",
+            lambda got: isinstance(got, TimeoutError)),
+    Mistake("when the attempts run out, return the text kept instead of raising: the reader has already read it",
+            lambda got: isinstance(got, openai.APIConnectionError)),
+)
 
 
 @exercise("14.2", hint=(
-    "loop: try `return call()`; except an error worth retrying (resilience.is_retryable, 14.1): wait = float(header) when "
-    "error.response.headers has 'retry-after', else your backoff (0.5, 1, 2 ...); if waited + wait > budget: raise; "
-    "sleep(wait); waited += wait. Errors not worth retrying: raise at once"
+    "the lesson's stream_with_recovery, made async: answer = resilience.ResumableAnswer(messages); "
+    "async for attempt in tenacity.AsyncRetrying(stop=tenacity.stop_after_attempt(attempts), wait=..., "
+    "retry=tenacity.retry_if_exception(resilience.is_retryable), reraise=True): with attempt, answer.attempt() as request: "
+    "async for chunk in await client.chat.completions.create(model=model, messages=request, stream=True): answer.add(chunk); "
+    "catch resilience.STREAM_ERRORS around the loop, and return answer.text"
 ))
-def check_call_with_budget(call_with_budget: Callable[..., Any]) -> Iterator[Case]:
+def check_answer_resiliently(answer_resiliently: Callable[..., Any]) -> Iterator[Case]:
     cases = [
-        ("two 429s with Retry-After: 1, then the answer (budget 5 s)", [service_error(429, 1), service_error(429, 1)], 5.0, True, [1, 1], 3),
-        ("429s with Retry-After: 3 (budget 5 s): one wait, then give up", [service_error(429, 3)] * 3, 5.0, False, [3], 2),
-        ("two 500s without Retry-After, then the answer (budget 10 s)", [service_error(500), service_error(500)], 10.0, True, [None, None], 3),
-        ("a 400 bad request (budget 10 s): no retry", [service_error(400)], 10.0, False, [], 1),
-        ("the answer at once", [], 5.0, True, [], 1),
+        ("a connection dropped mid-stream", "dropped", DROPPED, _whole_once),
+        (f"a stream that stalls longer than the {READ_TIMEOUT:g} s read timeout", "stalled", STALLED, _whole_once),
+        ("an event the SDK cannot parse", "malformed", MALFORMED, _whole_once),
+        ("a 429 before the stream (the SDK retries it)", "rate_limited", RATE_LIMITED, _whole_once),
+        (f"a connection that keeps dropping (attempts={ATTEMPTS})", "gives_up", GIVES_UP, _kept_when_out_of_attempts),
     ]
-    for name, failures, budget, answers, retry_after, calls in cases:
-        yield Case(name, run=_run(call_with_budget, failures, budget), verify=_verify(budget, answers, retry_after, calls),
-                   hint="retry what is worth it, waiting what Retry-After says, within the budget; then give up with the error",
-                   mistakes=budget_mistakes(budget, retry_after))
+    for name, fixture_name, messages, verify in cases:
+        yield Case(name, run=lambda fixture_name=fixture_name, messages=messages: _survive(answer_resiliently, fixture_name, messages),
+                   verify=verify, hint="show each word of the answer once, continuing after a failure during the stream; "
+                   "out of attempts, return what you kept", mistakes=SURVIVAL_MISTAKES)

@@ -1,13 +1,13 @@
-"""Exercise 12.2's harness: the learner's FastAPI route, mounted in an app, asked in-process and over loopback.
+"""Exercise 13.1's harness: the learner's FastAPI route, mounted in an app, asked in-process and over loopback.
 
 The learner writes `add_chat_route(app, client, model)`, which adds `GET /chat/stream?message=...` to `app`:
 the model's answer streamed from `client` as named Server-Sent Events, `text_delta` ({"delta": ...}) for each
 piece, `response_complete` ({"final_response": ...}) at the end, `error` ({"message": ...}) when the model's
-call fails. Those are the names `labs.web` sends, so the page of exercise 12.3 reads either.
+call fails. Those are the names `labs.web` sends, so the page of exercise 13.2 reads either.
 
 What the check needs to see, and how it sees it:
 - the events, their names and their JSON: the app asked in-process (httpx's ASGI transport), its body parsed
-  as the browser parses it (`parse_sse`, the algorithm of the HTML standard);
+  as the browser parses it (`parse_sse`, the algorithm of the HTML standard, from lesson 12's reader);
 - whether the event loop stayed free: a heartbeat task runs in the app's loop while one answer streams, and
   its worst lateness is kept (`worst_gap`): a synchronous client inside `async def` stops it for as long as
   the model takes to answer;
@@ -19,7 +19,6 @@ What the check needs to see, and how it sees it:
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import threading
 import time
@@ -34,6 +33,7 @@ import httpx2
 from ...clients import async_openai_client, model
 from ...replay import fault_server
 from ...replay.loopback import LoopbackServer
+from ..lesson_12.reader import SSE, parse_sse
 from .scenarios import ROUTE_PROMPTS
 
 __all__ = [
@@ -57,41 +57,6 @@ __all__ = [
 AddRoute = Callable[[Any, Any, str], object]
 PACED_PROMPT = ROUTE_PROMPTS["route_pack_list"]  # recorded with half a second to the first token
 UNRECORDED_PROMPT = "A question no recording answers: the model's call fails with 404."
-
-
-@dataclass(frozen=True)
-class SSE:
-    """One event as a browser's EventSource dispatches it: `event` is "message" when the stream named none."""
-
-    event: str
-    data: str
-    id: str | None = None
-
-    def json(self) -> Any:
-        return json.loads(self.data)
-
-
-def parse_sse(body: str) -> list[SSE]:
-    """The events a browser would dispatch from `body` (an event counts only once a blank line ends it)."""
-    events: list[SSE] = []
-    name, data, last_id = "", [], None
-    for line in body.replace("\r\n", "\n").replace("\r", "\n").split("\n")[:-1]:  # the last piece has no line end yet
-        if not line:
-            if data:
-                events.append(SSE(name or "message", "\n".join(data), last_id))
-            name, data = "", []
-            continue
-        if line.startswith(":"):
-            continue
-        key, _, value = line.partition(":")
-        value = value.removeprefix(" ")
-        if key == "event":
-            name = value
-        elif key == "data":
-            data.append(value)
-        elif key == "id" and "\0" not in value:
-            last_id = value
-    return events
 
 
 @dataclass(frozen=True)
@@ -213,7 +178,7 @@ def leave_early(add_route: AddRoute, *, wait: float = 5.0) -> Leaving:
 
 
 def _leave_early(add_route: AddRoute, client: Any, model_name: str, watch: UpstreamWatch, wait: float) -> Leaving:
-    server = LoopbackServer(build_app(add_route, client, model_name), name="labs-exercise-12.2").start()
+    server = LoopbackServer(build_app(add_route, client, model_name), name="labs-exercise-13.1").start()
     try:
         with httpx.Client(timeout=30) as http, http.stream("GET", f"{server.url}/chat/stream", params={"message": PACED_PROMPT}) as response:
             seen, first = "", False

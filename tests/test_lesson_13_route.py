@@ -1,4 +1,4 @@
-"""Exercise 12.2, the FastAPI route: the right answer passes every case, each typical wrong one fails with its own hint.
+"""Exercise 13.1, the FastAPI route: the right answer passes every case, each typical wrong one fails with its own hint.
 
 Each wrong answer is a route a learner writes (most from the course material: Lab 019's synchronous client and
 `data: {chunk}`, Bài 11's buffer), the case it must fail, and a phrase only the hint for that mistake holds.
@@ -22,7 +22,7 @@ from sse_starlette import EventSourceResponse
 
 import labs
 from labs.checks import Case, checker_for, evaluate
-from labs.lessons.lesson_12.route import SSE, parse_sse, worst_gap
+from labs.lessons.lesson_13.route import SSE, parse_sse, worst_gap
 from tests.exercise_support import hints
 
 MESSAGES = lambda message: [{"role": "user", "content": message}]  # noqa: E731 - the one request every route sends
@@ -224,7 +224,7 @@ WRONG_ROUTES = [
 @pytest.mark.filterwarnings("ignore:coroutine 'AsyncCompletions.create' was never awaited")
 @pytest.mark.parametrize(("route", "case", "phrase"), WRONG_ROUTES, ids=lambda v: getattr(v, "__name__", None))
 def test_a_typical_wrong_route_fails_with_the_hint_for_its_mistake(route: Any, case: str, phrase: str) -> None:
-    failed = hints(evaluate("12.2", route, checker=one_case("12.2", case)))
+    failed = hints(evaluate("13.1", route, checker=one_case("13.1", case)))
     assert case in failed, f"{route.__name__} should fail {case!r}"
     assert phrase in failed[case], failed[case]
 
@@ -232,7 +232,7 @@ def test_a_typical_wrong_route_fails_with_the_hint_for_its_mistake(route: Any, c
 @pytest.mark.parametrize("route", [right_route, plain_streaming_response], ids=lambda v: v.__name__)
 def test_a_right_route_passes_every_case_in_a_few_seconds(route: Any) -> None:
     started = time.perf_counter()
-    result = evaluate("12.2", route)
+    result = evaluate("13.1", route)
     assert result.status == "passed", str(result)
     assert [case.name for case in result.cases] == [ANSWER, FREE_LOOP, LEAVING, ERROR]
     assert time.perf_counter() - started < 10
@@ -240,9 +240,9 @@ def test_a_right_route_passes_every_case_in_a_few_seconds(route: Any) -> None:
 
 def test_an_untouched_route_is_not_done() -> None:
     def add_chat_route(app: FastAPI, client: Any, model: str) -> None:
-        raise NotImplementedError("Exercise 12.2: complete add_chat_route.")
+        raise NotImplementedError("Exercise 13.1: complete add_chat_route.")
 
-    assert evaluate("12.2", add_chat_route).status == "not_done"
+    assert evaluate("13.1", add_chat_route).status == "not_done"
 
 
 @pytest.mark.parametrize(

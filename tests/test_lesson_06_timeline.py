@@ -1,4 +1,4 @@
-"""labs.timeline (typed rows, compaction, rendering, time stamps) and the check of exercise 5.1."""
+"""labs.timeline (typed rows, compaction, rendering, time stamps) and the check of exercise 6.1."""
 
 from __future__ import annotations
 
@@ -64,7 +64,7 @@ def runs() -> dict[str, list[tuple[float, Any]]]:
 
 
 def _written_answer(at: float, event: Any) -> object:
-    """Exercise 5.1 answered from the openai-agents documentation, without the checker's own expected rows."""
+    """Exercise 6.1 answered from the openai-agents documentation, without the checker's own expected rows."""
     from agents import ItemHelpers
     from openai.types.responses import ResponseTextDeltaEvent
 
@@ -94,7 +94,7 @@ def _what(row: Any) -> tuple[str, ...]:
 
 
 def test_the_recorded_runs_give_the_rows_the_recordings_say(runs: dict[str, list[tuple[float, Any]]]) -> None:
-    # What the fixtures of labs/fixtures/05_agents_sdk_streaming hold, written out by hand.
+    # What the fixtures of labs/fixtures/05_agents_sdk_streaming and 06_agents_sdk_handoffs_and_chat hold, written out by hand.
     rows = {run: [_what(row) for row in compact(_written_answer(at, e) for at, e in events)] for run, events in runs.items()}
     assert rows["opening_scene"] == [
         ("agent_updated", "Storyteller"),
@@ -131,13 +131,13 @@ def _handoff_backwards(at: float, event: Any) -> object:
 
 
 def _stub(at: float, event: Any) -> object:
-    raise NotImplementedError("Exercise 5.1: complete timeline_row.")
+    raise NotImplementedError("Exercise 6.1: complete timeline_row.")
 
 
 def test_check_passes_a_right_answer() -> None:
     # Mutation the old test (which graded the checker's own expected_row) missed: expected_row swapping a
     # handoff's source and target. A right answer written independently then fails, so this test does.
-    result = evaluate("5.1", _written_answer)
+    result = evaluate("6.1", _written_answer)
     assert result.status == "passed" and len(result.cases) == 3
 
 
@@ -151,11 +151,11 @@ def test_check_passes_a_right_answer() -> None:
     ],
 )
 def test_check_fails_a_wrong_answer_and_says_where(answer: Any, failing_case: str, message: str) -> None:
-    result = evaluate("5.1", answer)
+    result = evaluate("6.1", answer)
     failed = [case for case in result.cases if not case.passed]
     assert result.status == "failed" and failed[0].name == failing_case
     assert message in failed[0].message
 
 
 def test_check_reports_an_untouched_exercise_as_not_done() -> None:
-    assert evaluate("5.1", _stub).status == "not_done"
+    assert evaluate("6.1", _stub).status == "not_done"

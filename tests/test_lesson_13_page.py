@@ -1,8 +1,8 @@
-"""Exercise 12.3, the page code, in headless Chromium: the right script passes, each typical wrong one gets its hint.
+"""Exercise 13.2 (a challenge), the page code, in headless Chromium: the right script passes, each typical wrong one gets its hint.
 
 The wrong scripts are the right one with one mistake put in: the course material's `onmessage` for named
 events, model text through `innerHTML`, an `EventSource` never closed, each read parsed as whole events,
-`EventSource` used for POST, functions under other names. Each row runs only the case it must fail (one
+`EventSource` used for POST, functions under other names, an `error` event ignored or followed by a reconnect. Each row runs only the case it must fail (one
 browser per row); the reference route replays the lesson's recordings on loopback.
 """
 
@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from labs.checks import evaluate
-from labs.lessons.lesson_12 import page
+from labs.lessons.lesson_13 import page
 from tests.exercise_support import hints
-from tests.test_lesson_12_route import one_case
+from tests.test_lesson_13_route import one_case
 from tests.test_web_browser import CHROMIUM_FLAGS, chromium_path
 
 RIGHT = r"""
@@ -80,10 +80,15 @@ READS_AS_EVENTS = mistake("reads_as_events", "buffer = blocks.pop();", "blocks.p
 EVENTSOURCE_FOR_POST = mistake("eventsource_for_post", "async function askPost(message) {",
                                "function askPost(message) { return askGet(message); }\nasync function unused(message) {")
 OTHER_NAMES = mistake("other_names", "function askGet(", "function streamGet(")
+IGNORES_ERRORS = mistake("ignores_errors", 'for (const name of ["text_delta", "response_complete", "error"])',
+                         'for (const name of ["text_delta", "response_complete"])')
+KEEPS_ASKING_AFTER_AN_ERROR = mistake("keeps_asking_after_an_error", 'if (name !== "text_delta") source.close();',
+                                      'if (name === "response_complete") source.close();')
 
 GET = "askGet: an EventSource reads the named events and the page shows the streamed text"
 POST = "askPost: fetch and a stream reader show the same text, however the bytes are split"
 HOSTILE = "a hostile answer (<img onerror>, <script>) is shown as text and runs nothing"
+FAILING = "an answer that fails shows the error's message and asks nothing more"
 
 WRONG_SCRIPTS = [
     (ON_MESSAGE, GET, "`onmessage` fires only for events without a name"),
@@ -92,6 +97,8 @@ WRONG_SCRIPTS = [
     (READS_AS_EVENTS, POST, "keep the text after the last blank line"),
     (EVENTSOURCE_FOR_POST, POST, "EventSource can only send GET"),
     (OTHER_NAMES, GET, "does not define askGet and askPost"),
+    (IGNORES_ERRORS, FAILING, "listen for the `error` event too"),
+    (KEEPS_ASKING_AFTER_AN_ERROR, FAILING, "close the EventSource on response_complete (and on error)"),
 ]
 
 
@@ -106,23 +113,23 @@ def test_the_check_launches_chromium_as_the_browser_tests_do() -> None:
 
 @pytest.mark.parametrize(("script", "case", "phrase"), WRONG_SCRIPTS, ids=lambda v: getattr(v, "__name__", None))
 def test_a_typical_wrong_script_fails_with_the_hint_for_its_mistake(script: Any, case: str, phrase: str) -> None:
-    failed = hints(evaluate("12.3", script, checker=one_case("12.3", case)))
+    failed = hints(evaluate("13.2", script, checker=one_case("13.2", case)))
     assert case in failed, f"{script.__name__} should fail {case!r}"
     assert phrase in failed[case], failed[case]
 
 
 def test_the_right_script_passes_every_case_with_one_browser_in_a_few_seconds() -> None:
     started = time.perf_counter()
-    result = evaluate("12.3", lambda: RIGHT)
+    result = evaluate("13.2", lambda: RIGHT)
     assert result.status == "passed", str(result)
-    assert [case.name for case in result.cases] == [GET, POST, HOSTILE]
+    assert [case.name for case in result.cases] == [GET, POST, HOSTILE, FAILING]
     assert time.perf_counter() - started < 12
 
 
 def test_an_untouched_script_is_not_done_and_a_non_string_says_so() -> None:
     def page_script() -> str:
-        raise NotImplementedError("Exercise 12.3: complete page_script.")
+        raise NotImplementedError("Exercise 13.2: complete page_script.")
 
-    assert evaluate("12.3", page_script).status == "not_done"
-    result = evaluate("12.3", lambda: None)
+    assert evaluate("13.2", page_script).status == "not_done"
+    result = evaluate("13.2", lambda: None)
     assert result.status == "failed" and "must return the JavaScript as a string" in str(result)

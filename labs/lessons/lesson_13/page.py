@@ -1,11 +1,11 @@
-"""Exercise 12.3's harness: the learner's page script, run in headless Chromium against a reference route on loopback.
+"""Exercise 13.2's harness: the learner's page script, run in headless Chromium against a reference route on loopback.
 
 The learner's `page_script()` returns JavaScript defining `askGet(message)` (an `EventSource` on
 `chat/stream?message=...`) and `askPost(message)` (`fetch` POSTing `{"message": ...}` as JSON, then the body's
 stream reader). Each shows the answer's `text_delta` pieces in `#answer` as they arrive and writes `done` in
-`#status` on `response_complete` (or the message of an `error` event).
+`#status` on `response_complete`, or the message of an `error` event (and then asks nothing more).
 
-The reference route is exercise 12.2's relay over the lesson's recordings, replayed in every mode
+The reference route is exercise 13.1's relay over the lesson's recordings, replayed in every mode
 (`labs.fault_server()`): a check asserts what the route sent, so it needs an answer it can rely on, and the
 hostile one (an `<img onerror>` and a `<script>` in the text) only a recording gives. It records every request
 and the text of every answer it sent. Two things make it a stricter reader than a fast local server would be:
@@ -54,7 +54,7 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
 ]
 PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Exercise 12.3</title></head>
+<html lang="en"><head><meta charset="utf-8"><title>Exercise 13.2</title></head>
 <body><p id="answer"></p><p id="status"></p><script src="page.js"></script></body></html>
 """
 WAIT_MS = 5000  # for the route to send the whole answer; a recording replayed at full speed takes well under a second
@@ -71,7 +71,7 @@ def chromium_path() -> str:
 
 
 async def reference_events(client: Any, model_name: str, message: str) -> AsyncIterator[tuple[str, dict[str, str]]]:
-    """Exercise 12.2's relay: (event name, data) for each piece, then `response_complete`, or `error`."""
+    """Exercise 13.1's relay: (event name, data) for each piece, then `response_complete`, or `error`."""
     pieces: list[str] = []
     try:
         stream = await client.chat.completions.create(model=model_name, messages=[{"role": "user", "content": message}], stream=True)
@@ -99,6 +99,7 @@ class Asked:
 class _Log:
     asked: list[Asked] = field(default_factory=list)
     sent: list[str] = field(default_factory=list)  # the final text of each answer streamed to its end
+    failed: list[str] = field(default_factory=list)  # the message of each error event sent
     changed: threading.Condition = field(default_factory=threading.Condition)
 
     def add_request(self, asked: Asked) -> None:
@@ -120,9 +121,9 @@ def reference_app(log: _Log, script: str) -> Starlette:
         async with async_openai_client(server=server, max_retries=0) as client:
             async for name, data in reference_events(client, model(server=server), message):
                 yield name, data
-                if name == "response_complete":  # after the last event went out
+                if name in ("response_complete", "error"):  # after the last event went out
                     with log.changed:
-                        log.sent.append(data["final_response"])
+                        (log.sent if name == "response_complete" else log.failed).append(data.get("final_response", data.get("message", "")))
                         log.changed.notify_all()
 
     async def stream_get(request: Request) -> Response:
@@ -180,6 +181,7 @@ class Shown:
     asked: tuple[Asked, ...]
     sent: tuple[str, ...]
     errors: tuple[str, ...]  # uncaught errors on the page
+    failed: tuple[str, ...] = ()  # the message of each error event the route sent
 
 
 class PageHarness:
@@ -187,7 +189,7 @@ class PageHarness:
 
     def __init__(self, script: str) -> None:
         self._log = _Log()
-        self._server = LoopbackServer(reference_app(self._log, script), name="labs-exercise-12.3")
+        self._server = LoopbackServer(reference_app(self._log, script), name="labs-exercise-13.2")
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="labs-chromium")
         self._playwright: Any = None
         self._browser: Any = None
@@ -235,7 +237,7 @@ class PageHarness:
         from playwright.sync_api import Error as PlaywrightError
         from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-        asked_before, sent_before = len(self._log.asked), len(self._log.sent)
+        asked_before, sent_before, failed_before = len(self._log.asked), len(self._log.sent), len(self._log.failed)
         context = self._browser.new_context()
         errors: list[str] = []
         try:
@@ -246,8 +248,9 @@ class PageHarness:
                 page.evaluate(f"message => {{ {call}(message); }}", message)
             except PlaywrightError as error:
                 raise RuntimeError(f"calling {call}(message) on the page failed: {str(error).splitlines()[0]}") from None
-            with self._log.changed:  # the route has sent the whole answer (or there was nothing to send)
-                self._log.changed.wait_for(lambda: len(self._log.sent) > sent_before, timeout=WAIT_MS / 1000)
+            with self._log.changed:  # the route has sent the whole answer or its error (or there was nothing to send)
+                self._log.changed.wait_for(lambda: len(self._log.sent) > sent_before or len(self._log.failed) > failed_before,
+                                           timeout=WAIT_MS / 1000)
             try:
                 page.wait_for_function("() => document.querySelector('#status').textContent.trim() !== ''", timeout=GRACE_MS)
                 finished = True
@@ -265,4 +268,5 @@ class PageHarness:
         finally:
             context.close()
         return Shown(call, state["answer"], state["status"].strip(), finished, state["markup"], state["xss"],
-                     tuple(self._log.asked[asked_before:]), tuple(self._log.sent[sent_before:]), tuple(errors))
+                     tuple(self._log.asked[asked_before:]), tuple(self._log.sent[sent_before:]), tuple(errors),
+                     tuple(self._log.failed[failed_before:]))
