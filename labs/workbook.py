@@ -272,6 +272,8 @@ def translation_problems(solutions: Path, translations: Path | None) -> tuple[li
             file = folder / f"{stem}.yaml"
             if not file.is_file():
                 untranslated.append(f"{folder.name}/{stem}")
+                problems.append(f"{_show(file)} is missing: every lesson has a {folder.name} edition; "
+                                f"`python -m labs.workbook translation {stem[:2]}` writes its skeleton")
                 continue
             try:
                 translation = i18n.load_translation(file)
@@ -699,12 +701,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"{'wrote' if path.exists() else 'deleted'} {_show(path)}")
             return 0
         problems = check(arguments.solutions, arguments.notebooks, arguments.translations)
-        untranslated = translation_problems(arguments.solutions, arguments.translations)[1]
     except SolutionMarkerError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    if untranslated:  # not an error while the translations are being written (issue 15)
-        print(f"Not translated yet (no translation file): {', '.join(untranslated)}.")
     for problem in problems:
         print(f"error: {problem}", file=sys.stderr)
     if problems:

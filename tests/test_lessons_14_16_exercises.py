@@ -47,6 +47,10 @@ def server_errors_only(error: BaseException) -> bool:
     return isinstance(error, openai.InternalServerError) or isinstance(error, (openai.APIConnectionError, json.JSONDecodeError))
 
 
+def rate_limits_and_connections_only(error: BaseException) -> bool:  # a 500 taken for the request's own fault
+    return isinstance(error, (openai.RateLimitError, openai.APIConnectionError, json.JSONDecodeError))
+
+
 def status_errors_only(error: BaseException) -> bool:
     return isinstance(error, openai.APIStatusError) and (error.status_code == 429 or error.status_code >= 500)
 
@@ -228,6 +232,7 @@ class TestAnswers(AnswerTable):
         ("14.1", openai_errors_only, "an event the SDK cannot parse (JSONDecodeError)", "not an openai error"),
         ("14.1", server_errors_only, "a 429 rate limit (RateLimitError)", "429 is a 4xx that succeeds later"),
         ("14.1", status_errors_only, "a connection dropped mid-stream (APIConnectionError)", "is not an openai.APIStatusError"),
+        ("14.1", rate_limits_and_connections_only, "a 500 server error (InternalServerError)", "InternalServerError (500) is the service failing"),
         ("14.2", starts_over, "a connection dropped mid-stream", "starts the answer over"),
         ("14.2", keeps_the_repeat, "a connection dropped mid-stream", "repeats its last few words"),
         ("14.2", openai_errors_only_async, "an event the SDK cannot parse", "not an openai error"),

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import yaml
 
 from labs.lessons import lesson_tests
 from labs.replay import load_cassette
@@ -30,7 +31,7 @@ CHECKLIST = "labs/fixtures/02_collect_while_streaming/checklist.yaml"
 def _copy(tmp_path: Path) -> Path:
     root = tmp_path / "workbook"
     ignore = shutil.ignore_patterns("__pycache__", "*.egg-info", ".ipynb_checkpoints", "recorded", "test_workbench.py")
-    for folder in ("labs", "solutions", "notebooks", "tests"):
+    for folder in ("labs", "solutions", "notebooks", "tests", "translations"):
         shutil.copytree(REPO / folder, root / folder, ignore=ignore)
     for name in ("Makefile", "requirements.txt", "pyproject.toml"):
         shutil.copy2(REPO / name, root / name)
@@ -73,7 +74,18 @@ def test_an_instructor_adds_an_exercise_rewords_a_prompt_and_the_lesson_passes(t
     assert fixtures.returncode == 0, fixtures.stdout + fixtures.stderr
     assert "three-day" in _user_prompt(root) and load_cassette(root / CHECKLIST).comment == comment
 
-    for step in (("make", "outputs", "LESSON=02"), ("make", "notebooks"), ("python", "-m", "labs.workbook", "check")):
+    for step in (("make", "outputs", "LESSON=02"), ("make", "notebooks")):
+        done = _run(root, *step)
+        assert done.returncode == 0, f"{' '.join(step)}:\n{done.stdout[-2000:]}{done.stderr[-2000:]}"
+    untranslated = _run(root, "python", "-m", "labs.workbook", "check")  # the Vietnamese edition lacks the new exercise
+    assert untranslated.returncode == 1 and "l02-26ca" in untranslated.stderr and "exercise 2.3" in untranslated.stderr, untranslated.stderr
+    assert _run(root, "python", "-m", "labs.workbook", "translation", "02").returncode == 0  # adds its cells and texts, vi empty
+    translation = root / "translations" / "vi" / "02_collect_while_streaming.yaml"
+    data = yaml.safe_load(translation.read_text(encoding="utf-8"))
+    for entry in [*data["cells"].values(), *(e for texts in data["exercises"].values() for e in texts)]:
+        entry["vi"] = entry["vi"] or f"(vi) {entry['en']}"  # the translator's part
+    translation.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    for step in (("make", "notebooks"), ("python", "-m", "labs.workbook", "check")):
         done = _run(root, *step)
         assert done.returncode == 0, f"{' '.join(step)}:\n{done.stdout[-2000:]}{done.stderr[-2000:]}"
 

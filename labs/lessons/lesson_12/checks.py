@@ -49,7 +49,7 @@ def frame_mistakes(event_type: str, data: dict[str, Any], event_id: int) -> tupl
 
 
 @exercise("12.1", hint=(
-    "text = f'id: {event_id}\\nevent: {event_type}\\ndata: ' + json.dumps(data, separators=(',', ':'), ensure_ascii=False) "
+    "text = f'id: {event_id}\\nevent: {event}\\ndata: ' + json.dumps(data, separators=(',', ':'), ensure_ascii=False) "
     "+ '\\n\\n'; return text.encode('utf-8')"
 ))
 def check_frame(frame: Frame) -> Iterator[Case]:

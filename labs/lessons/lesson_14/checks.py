@@ -79,8 +79,12 @@ def _said(verdict: bool) -> Callable[[object], bool]:
 ))
 def check_worth_retrying(worth_retrying: Callable[[BaseException], bool]) -> Iterator[Case]:
     for name, error in sdk_errors().items():
-        mistakes = [Mistake(f"{type(error).__name__} is not an openai.APIStatusError: a failure on the connection or in the stream "
-                            "is worth another try too", _said(False))]
+        if isinstance(error, openai.APIStatusError):  # the 429 and the 500: the service failing, not the request
+            mistakes = [Mistake(f"{type(error).__name__} ({error.status_code}) is the service failing, not the request: the next "
+                                "attempt may succeed, so it is worth another try", _said(False))]
+        else:
+            mistakes = [Mistake(f"{type(error).__name__} is not an openai.APIStatusError: a failure on the connection or in the "
+                                "stream is worth another try too", _said(False))]
         if isinstance(error, json.JSONDecodeError):
             mistakes.insert(0, Mistake("a broken event raises json.JSONDecodeError, not an openai error: the next attempt may "
                                        "arrive whole", _said(False)))
