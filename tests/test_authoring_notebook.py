@@ -38,22 +38,37 @@ WEATHER_DESK = "09_azure_tools_and_async/weather_desk"
 RAIN_TIPS = "12_sse_to_the_browser/azure_rain_tips"
 
 
-def test_a_prompt_reworded_in_a_lesson_03_cell_is_what_its_tool_round_fixture_records(tmp_path: Path) -> None:
+def _workbook(tmp_path: Path, notebook_name: str) -> tuple[Path, nbformat.NotebookNode]:
     root = tmp_path / "workbook"
     (root / "solutions").mkdir(parents=True)
     (root / "labs").symlink_to(REPO / "labs")  # the kernel imports this checkout's labs
-    notebook = nbformat.read(REPO / "solutions" / "03_streamed_tool_calls.ipynb", as_version=4)
-    (cell,) = [c for c in notebook.cells if c.get("id") == "l03-04"]
-    assert "right now?" in cell.source
-    cell.source = cell.source.replace("right now?", "this afternoon?")  # the prompt's one place
-    nbformat.write(notebook, root / "solutions" / "03_streamed_tool_calls.ipynb")
+    return root, nbformat.read(REPO / "solutions" / notebook_name, as_version=4)
 
-    report = author_lesson("03", root=root, record_dir=tmp_path / "fixtures")
 
-    assert report.written == [TWO_CITIES]
+def reworded(
+    tmp_path: Path, notebook_name: str, cell_id: str, old: str, new: str, fixture: str, only_cells: tuple[str, ...] = ()
+) -> tuple[Cassette, Cassette]:
+    """Re-author the lesson of `notebook_name` with `old` reworded to `new` in cell `cell_id`, the prompt's one place
+    (with only the cells `only_cells`, if named, and then only `fixture`): the one fixture written, and the committed one."""
+    root, notebook = _workbook(tmp_path, notebook_name)
+    if only_cells:
+        notebook.cells = [c for c in notebook.cells if c.get("id") in only_cells]
+    (cell,) = [c for c in notebook.cells if c.get("id") == cell_id]
+    assert old in cell.source
+    cell.source = cell.source.replace(old, new)
+    nbformat.write(notebook, root / "solutions" / notebook_name)
+
+    report = author_lesson(notebook_name[:2], root=root, record_dir=tmp_path / "fixtures", only=[fixture] if only_cells else None)
+
+    assert report.written == [fixture]
     (written,) = load_cassettes([tmp_path / "fixtures"])
-    committed = load_cassette(REPO / "labs" / "fixtures" / f"{TWO_CITIES}.yaml")
-    assert written.name == TWO_CITIES and written.comment == committed.comment
+    committed = load_cassette(REPO / "labs" / "fixtures" / f"{fixture}.yaml")
+    assert written.name == fixture and written.comment == committed.comment
+    return written, committed
+
+
+def test_a_prompt_reworded_in_a_lesson_03_cell_is_what_its_tool_round_fixture_records(tmp_path: Path) -> None:
+    written, committed = reworded(tmp_path, "03_streamed_tool_calls.ipynb", "l03-04", "right now?", "this afternoon?", TWO_CITIES)
     asked = [interaction.request.body["messages"][1]["content"] for interaction in written.interactions]
     assert len(asked) == 2 and all(question.endswith("this afternoon?") for question in asked)  # the call and its follow-up
     assert [m["role"] for m in written.interactions[1].request.body["messages"]] == ["system", "user", "assistant", "tool", "tool"]
@@ -69,27 +84,10 @@ class InstantAzureStandIn(AzureStandIn):
             yield frame.data
 
 
-def _workbook(tmp_path: Path, notebook_name: str) -> tuple[Path, nbformat.NotebookNode]:
-    root = tmp_path / "workbook"
-    (root / "solutions").mkdir(parents=True)
-    (root / "labs").symlink_to(REPO / "labs")  # the kernel imports this checkout's labs
-    return root, nbformat.read(REPO / "solutions" / notebook_name, as_version=4)
-
-
 def test_a_prompt_reworded_in_a_lesson_09_cell_is_what_its_azure_conversation_records(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(desk, "AZURE_STANDIN", InstantAzureStandIn, raising=False)  # pacing is not what this test is about
-    root, notebook = _workbook(tmp_path, "09_azure_tools_and_async.ipynb")
-    (cell,) = [c for c in notebook.cells if c.get("id") == "l09-10"]
-    assert "this weekend?" in cell.source
-    cell.source = cell.source.replace("this weekend?", "on Saturday?")  # the prompt's one place
-    nbformat.write(notebook, root / "solutions" / "09_azure_tools_and_async.ipynb")
-
-    report = author_lesson("09", root=root, record_dir=tmp_path / "fixtures")
-
-    assert report.written == [WEATHER_DESK]
-    (written,) = load_cassettes([tmp_path / "fixtures"])
-    committed = load_cassette(REPO / "labs" / "fixtures" / f"{WEATHER_DESK}.yaml")
-    assert written.name == WEATHER_DESK and written.surface == "azure" and written.comment == committed.comment
+    written, committed = reworded(tmp_path, "09_azure_tools_and_async.ipynb", "l09-10", "this weekend?", "on Saturday?", WEATHER_DESK)
+    assert written.surface == "azure"
     asked = [i.request.body["content"] for i in written.interactions if i.request.path.endswith("/messages")]
     assert asked[0] == "Should I pack an umbrella for Bergen or for Seville on Saturday?" and asked[1:] == [
         i.request.body["content"] for i in committed.interactions if i.request.path.endswith("/messages")
@@ -112,18 +110,10 @@ class InstantPacedAzureStandIn(timed.PacedAzureStandIn):
 
 def test_a_prompt_reworded_in_a_lesson_07_cell_is_what_its_event_handler_conversation_records(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(guide, "AZURE_STANDIN", InstantAzureStandIn, raising=False)  # pacing is not what this test is about
-    root, notebook = _workbook(tmp_path, "07_azure_event_handlers.ipynb")
-    (cell,) = [c for c in notebook.cells if c.get("id") == "l07-12"]
-    assert "before setting out on a mountain hike?" in cell.source
-    cell.source = cell.source.replace("before setting out on a mountain hike?", "before a mountain hike?")  # the prompt's one place
-    nbformat.write(notebook, root / "solutions" / "07_azure_event_handlers.ipynb")
-
-    report = author_lesson("07", root=root, record_dir=tmp_path / "fixtures")
-
-    assert report.written == [TRAIL_GUIDE]
-    (written,) = load_cassettes([tmp_path / "fixtures"])
-    committed = load_cassette(REPO / "labs" / "fixtures" / f"{TRAIL_GUIDE}.yaml")
-    assert written.name == TRAIL_GUIDE and written.surface == "azure" and written.comment == committed.comment
+    written, committed = reworded(
+        tmp_path, "07_azure_event_handlers.ipynb", "l07-12", "before setting out on a mountain hike?", "before a mountain hike?", TRAIL_GUIDE
+    )
+    assert written.surface == "azure"
 
     def asked(cassette: Cassette) -> list[str]:
         return [i.request.body["content"] for i in cassette.interactions if i.request.method == "POST" and i.request.path.endswith("/messages")]
@@ -135,18 +125,11 @@ def test_a_prompt_reworded_in_a_lesson_07_cell_is_what_its_event_handler_convers
 
 def test_a_prompt_reworded_in_a_lesson_08_cell_is_what_its_polled_and_streamed_conversation_records(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(timed, "AZURE_STANDIN", InstantPacedAzureStandIn)  # pacing is not what this test is about
-    root, notebook = _workbook(tmp_path, "08_azure_event_types_and_polling.ipynb")
-    (cell,) = [c for c in notebook.cells if c.get("id") == "l08-12"]
-    assert "contour lines on a hiking map?" in cell.source
-    cell.source = cell.source.replace("contour lines on a hiking map?", "contour lines on a topographic map?")  # the prompt's one place
-    nbformat.write(notebook, root / "solutions" / "08_azure_event_types_and_polling.ipynb")
-
-    report = author_lesson("08", root=root, record_dir=tmp_path / "fixtures")
-
-    assert report.written == [CONTOUR_LINES]
-    (written,) = load_cassettes([tmp_path / "fixtures"])
-    committed = load_cassette(REPO / "labs" / "fixtures" / f"{CONTOUR_LINES}.yaml")
-    assert written.comment == committed.comment and written.surface == "azure"
+    written, committed = reworded(
+        tmp_path, "08_azure_event_types_and_polling.ipynb", "l08-12", "contour lines on a hiking map?", "contour lines on a topographic map?",
+        CONTOUR_LINES,
+    )
+    assert written.surface == "azure"
     asked = [i.request.body["content"] for i in written.interactions if i.request.method == "POST" and i.request.path.endswith("/messages")]
     assert asked == ["How do I read contour lines on a topographic map?"] * 2  # polled, then streamed
     polls = [i.response.body["status"] for i in written.interactions if i.request.method == "GET" and "/runs/" in i.request.path]
@@ -158,19 +141,12 @@ def test_a_prompt_reworded_in_a_lesson_12_cell_is_what_the_web_apps_azure_chain_
     # The web app's Azure backend creates the thread before the agent: its POST /threads still opens the fixture.
     monkeypatch.setattr(web, "AZURE_STANDIN", InstantAzureStandIn, raising=False)  # pacing is not what this test is about
     monkeypatch.setattr(OpenAIStandIn, "_delays", lambda self, count, reply, rng: [0.0] * count)
-    root, notebook = _workbook(tmp_path, "12_sse_to_the_browser.ipynb")
-    notebook.cells = [c for c in notebook.cells if c.get("id") in ("l12-02", "l12-04", "l12-10", "l12-12")]  # the app, and its prompts
-    (cell,) = [c for c in notebook.cells if c.get("id") == "l12-12"]
-    assert "three tips for hiking in the rain." in cell.source
-    cell.source = cell.source.replace("three tips for hiking in the rain.", "three tips for hiking in a downpour.")  # the prompt's one place
-    nbformat.write(notebook, root / "solutions" / "12_sse_to_the_browser.ipynb")
-
-    report = author_lesson("12", root=root, record_dir=tmp_path / "fixtures", only=[RAIN_TIPS])
-
-    assert report.written == [RAIN_TIPS]
-    (written,) = load_cassettes([tmp_path / "fixtures"])
-    committed = load_cassette(REPO / "labs" / "fixtures" / f"{RAIN_TIPS}.yaml")
-    assert written.comment == committed.comment and written.surface == "azure"
+    app_and_prompts = ("l12-02", "l12-04", "l12-10", "l12-12")
+    written, committed = reworded(
+        tmp_path, "12_sse_to_the_browser.ipynb", "l12-12", "three tips for hiking in the rain.", "three tips for hiking in a downpour.",
+        RAIN_TIPS, only_cells=app_and_prompts,
+    )
+    assert written.surface == "azure"
     assert [(i.request.method, i.request.path.split("/")[1]) for i in written.interactions] == [
         (i.request.method, i.request.path.split("/")[1]) for i in committed.interactions
     ]  # POST /threads, POST /assistants, the run, DELETE the agent
