@@ -446,18 +446,22 @@ def _translated_notebooks_in(notebooks: Path, translations: Path | None) -> list
     return [path for folder in _language_folders(translations) for path in _notebooks_in(notebooks / folder.name)]
 
 
+def _stale(target: Path, data: bytes, made_by: str) -> list[str]:
+    """Why the notebook at `target` is not `data`, what `made_by` generates (nothing if it is)."""
+    if not target.exists():
+        return [f"{_show(target)} is missing"]
+    if not _holds(target, data):
+        return [f"{_show(target)} is not what {made_by} ({_first_difference(data, target.read_bytes())})"]
+    return []
+
+
 def check(solutions: Path, notebooks: Path, translations: Path | None = None) -> list[str]:
     """What differs between `notebooks` and what `build` would write there, one problem per notebook; and with
     `translations`, every cell or exercise text whose translation is missing or stale."""
     expected = _learner_copies(solutions)
     problems = []
     for name, data in expected.items():
-        target = notebooks / name
-        if not target.exists():
-            problems.append(f"{_show(target)} is missing")
-        elif not _holds(target, data):
-            why = _first_difference(data, target.read_bytes())
-            problems.append(f"{_show(target)} is not what {_show(solutions / name)} generates ({why})")
+        problems += _stale(notebooks / name, data, f"{_show(solutions / name)} generates")
     problems += [
         f"{_show(extra)} has no solution notebook {_show(solutions / extra.name)}"
         for extra in _notebooks_in(notebooks)
@@ -465,12 +469,7 @@ def check(solutions: Path, notebooks: Path, translations: Path | None = None) ->
     ]
     translated = _translated_copies(solutions, translations)
     for relative, data in translated.items():
-        target = notebooks / relative
-        if not target.exists():
-            problems.append(f"{_show(target)} is missing")
-        elif not _holds(target, data):
-            why = _first_difference(data, target.read_bytes())
-            problems.append(f"{_show(target)} is not what {_show(solutions / relative.name)} and its translation generate ({why})")
+        problems += _stale(notebooks / relative, data, f"{_show(solutions / relative.name)} and its translation generate")
     problems += [
         f"{_show(extra)} has no translation file {_show(translations / extra.relative_to(notebooks).with_suffix('.yaml'))}"
         for extra in _translated_notebooks_in(notebooks, translations)
