@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from labs.config import REPO_ROOT
 from labs.recordings import chat_text
@@ -120,18 +121,52 @@ def _open_notebook(page: Any, url: str) -> None:
     page.wait_for_selector(f"{PANEL} .jp-Notebook-ExecutionIndicator[data-status='idle']")  # the kernel is up
 
 
+PROMPT = """([panel, index, pattern]) => new RegExp(pattern).test(document.querySelector(
+    `${panel} .jp-Cell[data-windowed-list-index="${index}"] .jp-InputPrompt`).textContent)"""
+
+
+def _cell_state(page: Any) -> str:
+    """What the notebook on show looks like, for a failure message: kernel status, open dialogs, each cell's prompt."""
+    return page.evaluate(
+        """(panel) => JSON.stringify({
+            kernel: (document.querySelector(`${panel} .jp-Notebook-ExecutionIndicator`) || {dataset: {}}).dataset.status,
+            focused: document.activeElement && document.activeElement.className,
+            dialogs: [...document.querySelectorAll('.jp-Dialog')].map(d => d.textContent.slice(0, 200)),
+            cells: [...document.querySelectorAll(`${panel} .jp-Cell`)].map(c => [c.dataset.windowedListIndex,
+                (c.querySelector('.jp-InputPrompt') || {}).textContent, c.classList.contains('jp-mod-active')]),
+        })""",
+        PANEL,
+    )
+
+
 def _run_cells(page: Any, count: int) -> None:
-    """Shift+Enter `count` times from the active cell, each time waiting until a code cell has run (its [n] prompt)."""
+    """Shift+Enter `count` times from the active cell, each time waiting until a code cell has run (its [n] prompt).
+
+    A cell must be queued ([*]) or done within 15 s of the key press. If it is neither and no dialog is open, the key
+    press did not reach the notebook (headless Chromium on a loaded machine can drop focus): the cell is selected by a
+    click in its margin, as a learner would, and Shift+Enter pressed once more. Any other stall fails with the state
+    of every cell and a screenshot.
+    """
     for _ in range(count):
         cell = page.locator(f"{PANEL} .jp-Cell.jp-mod-active")
         index, classes = cell.get_attribute("data-windowed-list-index"), cell.get_attribute("class") or ""
         page.keyboard.press("Shift+Enter")
-        if "jp-CodeCell" in classes:
-            page.wait_for_function(
-                """([panel, index]) => /\\[\\d+\\]/.test(document.querySelector(
-                    `${panel} .jp-Cell[data-windowed-list-index="${index}"] .jp-InputPrompt`).textContent)""",
-                arg=[PANEL, index],
-            )
+        if "jp-CodeCell" not in classes:
+            continue
+        try:
+            page.wait_for_function(PROMPT, arg=[PANEL, index, r"\[(\*|\d+)\]"], timeout=15_000)
+        except PlaywrightTimeout:
+            if page.locator(".jp-Dialog").count():
+                pytest.fail(f"a dialog stopped cell {index} from running: {_cell_state(page)}")
+            print(f"cell {index}: Shift+Enter did not reach the notebook; pressed again: {_cell_state(page)}")
+            page.locator(f"{_cell(int(index))} .jp-InputPrompt").click()
+            page.keyboard.press("Shift+Enter")
+        try:
+            page.wait_for_function(PROMPT, arg=[PANEL, index, r"\[\d+\]"], timeout=120_000)
+        except PlaywrightTimeout:
+            shot = Path(os.environ.get("TMPDIR", "/tmp")) / f"jupyterlab-cell-{index}-did-not-run.png"
+            page.screenshot(path=shot)
+            pytest.fail(f"cell {index} did not finish within 120 s (screenshot {shot}): {_cell_state(page)}")
 
 
 def _cell(index: int) -> str:
