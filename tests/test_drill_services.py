@@ -32,6 +32,7 @@ import labs
 from labs.config import FIXTURES_DIR
 from labs.replay import load_cassettes
 from labs.replay.standins.drill import Conversation, DrillAzure, DrillModel, DrillOpenAI, DrillServices, drill_services
+from tests.azure_support import ask
 
 SEED = 31
 FAST = {"openai_pace": 0.01, "azure_pace": 0.01}
@@ -264,12 +265,6 @@ class Collector(AgentEventHandler):
             outputs = [ToolOutput(tool_call_id=c.id, output=weather(**json.loads(c.function.arguments))) for c in calls]
             self.outputs += [o.output for o in outputs]
             self.client.runs.submit_tool_outputs_stream(thread_id=run.thread_id, run_id=run.id, tool_outputs=outputs, event_handler=self)
-
-
-def ask(client: Any, question: str) -> str:
-    thread = client.threads.create()
-    client.messages.create(thread_id=thread.id, role="user", content=question)
-    return thread.id
 
 
 def test_azure_streams_a_text_run_in_the_documented_order_over_https(live: DrillServices) -> None:

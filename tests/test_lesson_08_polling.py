@@ -17,20 +17,9 @@ import labs
 from labs.lessons import Reply
 from labs.lessons.lesson_08 import scenarios as guide
 from labs.recordings import fixture
+from tests.azure_support import answers, ask
 
 CONTOURS = "08_azure_event_types_and_polling/contour_lines"
-
-
-def answers(name: str) -> list[str]:
-    """The text of every message the fixture's runs completed, in order."""
-    events = [e for i in fixture(name).interactions for e in i.response.events or []]
-    return ["".join(p["text"]["value"] for p in e.json()["content"]) for e in events if e.event == "thread.message.completed"]
-
-
-def ask(client: Any, question: str) -> str:
-    thread = client.threads.create()
-    client.messages.create(thread_id=thread.id, role="user", content=question)
-    return thread.id
 
 
 class Noting(AgentEventHandler):

@@ -38,6 +38,7 @@ from labs.replay.cassette import Cassette, load_cassettes
 from labs.checks import check
 from labs.config import FIXTURES_DIR
 from labs.recordings import fixture
+from tests.azure_support import answers, ask
 
 AZURE = [c for c in load_cassettes([FIXTURES_DIR]) if c.surface == "azure"]
 GUIDE = "07_azure_event_handlers/trail_guide"
@@ -52,18 +53,6 @@ TEXT_RUN = [
 
 def collapse(items: list[str], repeated: str = "thread.message.delta") -> list[str]:
     return [x for i, x in enumerate(items) if not (x == repeated and i and items[i - 1] == repeated)]
-
-
-def answers(name: str) -> list[str]:
-    """The text of every message the fixture's runs completed, in order."""
-    events = [e for i in fixture(name).interactions for e in i.response.events or []]
-    return ["".join(p["text"]["value"] for p in e.json()["content"]) for e in events if e.event == "thread.message.completed"]
-
-
-def ask(client: Any, question: str) -> str:
-    thread = client.threads.create()
-    client.messages.create(thread_id=thread.id, role="user", content=question)
-    return thread.id
 
 
 class Noting(AgentEventHandler):
