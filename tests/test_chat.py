@@ -7,6 +7,7 @@ import io
 import json
 import os
 import re
+import signal
 import statistics
 import sys
 import threading
@@ -224,11 +225,11 @@ def test_live_mode_without_a_key_says_how_to_set_one(monkeypatch: pytest.MonkeyP
 PROMPT = "you › "
 
 
-def spawn_chat(*arguments: str) -> pexpect.spawn:
+def spawn_chat(*arguments: str, sigint: Any = signal.SIG_DFL) -> pexpect.spawn:
     env = {**os.environ, "LABS_MODE": "replay", "TERM": "dumb", "PYTHONUNBUFFERED": "1"}
     env.pop("FORCE_COLOR", None)
     child = pexpect.spawn(sys.executable, ["-m", "labs.chat", *arguments], cwd=str(REPO_ROOT), env=env, encoding="utf-8",
-                          timeout=60, dimensions=(40, 120))
+                          timeout=60, dimensions=(40, 120), preexec_fn=lambda: signal.signal(signal.SIGINT, sigint))
     child.logfile_read = io.StringIO()  # the whole transcript, for assertions on what never appeared
     child.expect_exact(PROMPT)
     return child
@@ -309,6 +310,22 @@ def test_a_whole_session_in_a_terminal_with_an_interruption() -> None:
     assert child.exitstatus == 0
     ending = " ".join(answers[2].split()[-6:])
     assert re.search(words(ending, 6), child.logfile_read.getvalue()) is None, "the interrupted answer went on streaming"
+
+
+def test_ctrl_c_at_the_prompt_explains_even_when_the_chat_was_started_with_sigint_ignored() -> None:
+    # As a shell without job control starts `cmd &`, and everything a pytest started that way starts in turn.
+    child = spawn_chat("--speed", "0", sigint=signal.SIG_IGN)
+    try:
+        wait_for_the_keyboard(child)
+        child.sendintr()
+        child.expect_exact("Ctrl-C stops an answer while it streams", timeout=15)
+        child.expect_exact(PROMPT)
+        child.sendline("/quit")
+        child.expect_exact("Goodbye!")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+    assert child.exitstatus == 0
 
 
 @pytest.mark.parametrize("backend", ["chat", "agents"])

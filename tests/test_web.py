@@ -453,7 +453,8 @@ def test_the_command_line_names_a_busy_port_and_how_to_avoid_it() -> None:
             main(["--port", str(port)])
 
 
-def test_ctrl_c_on_the_command_line_ends_it_with_one_line_while_a_stream_is_open() -> None:
+@pytest.mark.parametrize("started", ["in the foreground", "in the background"])
+def test_ctrl_c_on_the_command_line_ends_it_with_one_line_while_a_stream_is_open(started: str) -> None:
     import os
     import signal
     import subprocess
@@ -461,7 +462,12 @@ def test_ctrl_c_on_the_command_line_ends_it_with_one_line_while_a_stream_is_open
 
     environment = {**os.environ, "LABS_MODE": "replay", "LABS_REPLAY_SPEED": "1"}  # an answer long enough to interrupt
     command = [sys.executable, "-m", "labs.web", "--port", "0"]
-    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=environment) as process:
+    # A shell without job control starts `cmd &` with SIGINT ignored; so does a pytest started that way, for its children.
+    disposition = signal.SIG_IGN if started == "in the background" else signal.SIG_DFL
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=environment,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, disposition),  # noqa: PLW1509  (one call, before exec)
+    ) as process:
         banner = process.stdout.readline() if process.stdout else ""
         assert banner.startswith("Streaming chat on http://127.0.0.1:"), banner
         params = {"message": PROMPTS["chat_pack_list"]}

@@ -89,6 +89,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         console.print(Text(f"✗ {error}", style="red"))
         return 2
     chat = Chat(backend, console)
+    # A process started with SIGINT ignored (a shell's `cmd &` without job control, and all it starts) would never see
+    # Ctrl-C; the chat's promise about Ctrl-C holds however it was started.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     chat.greet()
     with asyncio.Runner() as runner:
         loop = runner.get_loop()

@@ -27,6 +27,7 @@ import argparse
 import asyncio
 import functools
 import json
+import signal
 import threading
 import time
 import uuid
@@ -391,6 +392,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8000, help="port to bind (default: 8000; 0 for a free one)")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
     args = parser.parse_args(argv)
+    # Started in the background by a script or a notebook's `!... &`, a process inherits SIGINT ignored; uvicorn would
+    # then shut down on `kill -INT` and exit 0 without a word. Ctrl-C and `kill -INT` mean the same here: stop, and say so.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         _serve_until_stopped(args.host, args.port)
     except KeyboardInterrupt:
