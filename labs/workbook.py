@@ -151,7 +151,8 @@ def render(solution_path: Path) -> str:
 def _stub_code(source: str, where: str) -> str:
     lines: list[str] = []
     opened_at = 0
-    for number, line in enumerate(source.split("\n"), start=1):
+    # A cell written on Windows may end its lines with \r\n: its blank lines are then "\r", not empty (Jupyter writes \n)
+    for number, line in enumerate(source.replace("\r\n", "\n").split("\n"), start=1):
         at = f"{where}, line {number}"
         begin = _BEGIN.match(line)
         if begin:

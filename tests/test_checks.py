@@ -421,3 +421,40 @@ def test_watched_keeps_what_was_printed_and_a_replay_miss_and_lets_other_errors_
         print("half", end="")
         raise KeyError("a bug in the learner's code")
     assert other.printed == "half" and other.replay_miss == ""
+
+
+def test_under_labs_lang_vi_each_text_of_a_check_is_its_exercises_own_translation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Case names, hints, a verify's message, the stub's hint and the second hint are looked up under their exercise."""
+    import labs.i18n
+
+    folder = tmp_path / "translations"
+    (folder / "vi").mkdir(parents=True)
+    texts = {
+        "two chunks": "hai chunk", "add every chunk": "cộng mọi chunk", "the total of nothing is 0": "tổng của không gì là 0",
+        "count chunk['tokens'] for every chunk": "đếm chunk['tokens'] của mọi chunk", "sum the tokens": "cộng các token",
+    }  # fmt: skip
+    pairs = [{"en": en, "vi": vi} for en, vi in texts.items()]
+    (folder / "vi" / "99_demo.yaml").write_text(
+        json.dumps({"language": "vi", "lesson": "99_demo", "cells": {}, "exercises": {"99.2": pairs, "99.3": []}}), encoding="utf-8"
+    )  # JSON is YAML; 99.3 has the same texts untranslated, so a lookup under another exercise's id shows English
+    monkeypatch.setattr(labs.i18n, "TRANSLATIONS_DIR", folder)
+    monkeypatch.setenv("LABS_LANG", "vi")
+
+    def verify_empty(value: object) -> None:
+        if value != 0:
+            raise AssertionError("the total of nothing is 0")  # as a checker in labs/ raises it (no pytest rewriting)
+
+    @exercise("99.2", hint="sum the tokens")
+    def check_tokens(total):  # type: ignore[no-untyped-def]
+        yield Case("two chunks", lambda: total([{"tokens": 3}, {"tokens": 4}]), expected=7, hint="add every chunk")
+        yield Case("no chunks", lambda: total([]), verify=verify_empty)
+
+    wrong = str(evaluate("99.2", lambda chunks: 1)).splitlines()
+    assert "hai chunk" in wrong[0] and wrong[0].endswith("cộng mọi chunk"), wrong
+    assert "tổng của không gì là 0" in wrong[1], wrong
+    stub = "Exercise 99.2: complete total. Hint: count chunk['tokens'] for every chunk"
+    assert str(evaluate("99.2", lambda chunks: (_ for _ in ()).throw(NotImplementedError(stub)))).endswith("đếm chunk['tokens'] của mọi chunk")
+    hint("99.2")
+    assert capsys.readouterr().out.rstrip().endswith("cộng các token")

@@ -294,8 +294,9 @@ def test_a_stub_states_its_hint_as_a_plain_python_literal(hint: str, literal: st
     [
         "def outer():\n    x = 1\n\n# a comment at the margin\n    # BEGIN SOLUTION 1.1: h\n    return x\n    # END SOLUTION",
         "def outer():\n    def helper():\n        return 1\n    # BEGIN SOLUTION 1.1: h\n    return helper()\n    # END SOLUTION",
+        "def outer():\r\n    x = 1\r\n\r\n    # BEGIN SOLUTION 1.1: h\r\n    return x\r\n    # END SOLUTION\r\n",
     ],
-    ids=["past a blank line and a comment", "past a nested def at the same depth"],
+    ids=["past a blank line and a comment", "past a nested def at the same depth", "with Windows line ends"],
 )
 def test_the_stub_names_the_function_the_region_is_in(source: str) -> None:
     assert "complete outer. Hint: h" in _stub(source)
