@@ -107,7 +107,7 @@ bench: setup
 	$(TEST_ENV) $(BIN)/python -m labs.bench
 
 # Mutation testing of the core modules (not part of make test): mutmut, 2 processes, each mutant against its module's
-# tests (tests/test_mutation_setup.py); prints the score per module. Over an hour in full (README); results stay in mutants/.
+# tests (tests/test_mutation_setup.py); prints the score per module. About 10 minutes in full (README); results stay in mutants/.
 mutate: setup
 	rm -rf mutants
 	set -f; $(TEST_ENV) $(BIN)/mutmut run --max-children 2 $$($(BIN)/python -m tests.test_mutation_setup patterns)
