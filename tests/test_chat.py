@@ -298,13 +298,7 @@ def test_a_whole_session_in_a_terminal_with_an_interruption() -> None:
         child.expect(r"first token \d+\.\d+ s")
         child.expect_exact(PROMPT)
 
-        wait_for_the_keyboard(child)
-        child.sendintr()  # Ctrl-C at the prompt explains instead of leaving
-        child.expect_exact("Ctrl-C stops an answer while it streams")
-        child.expect_exact(PROMPT)
-        child.sendline("/quit")
-        child.expect_exact("Goodbye!")
-        child.expect(pexpect.EOF)
+        ctrl_c_at_the_prompt_then_quit(child)
     finally:
         child.close()
     assert child.exitstatus == 0
@@ -312,17 +306,22 @@ def test_a_whole_session_in_a_terminal_with_an_interruption() -> None:
     assert re.search(words(ending, 6), child.logfile_read.getvalue()) is None, "the interrupted answer went on streaming"
 
 
+def ctrl_c_at_the_prompt_then_quit(child: pexpect.spawn) -> None:
+    """Ctrl-C while the chat waits for a line explains instead of leaving; then /quit ends it."""
+    wait_for_the_keyboard(child)
+    child.sendintr()
+    child.expect_exact("Ctrl-C stops an answer while it streams", timeout=15)
+    child.expect_exact(PROMPT)
+    child.sendline("/quit")
+    child.expect_exact("Goodbye!")
+    child.expect(pexpect.EOF)
+
+
 def test_ctrl_c_at_the_prompt_explains_even_when_the_chat_was_started_with_sigint_ignored() -> None:
     # As a shell without job control starts `cmd &`, and everything a pytest started that way starts in turn.
     child = spawn_chat("--speed", "0", sigint=signal.SIG_IGN)
     try:
-        wait_for_the_keyboard(child)
-        child.sendintr()
-        child.expect_exact("Ctrl-C stops an answer while it streams", timeout=15)
-        child.expect_exact(PROMPT)
-        child.sendline("/quit")
-        child.expect_exact("Goodbye!")
-        child.expect(pexpect.EOF)
+        ctrl_c_at_the_prompt_then_quit(child)
     finally:
         child.close()
     assert child.exitstatus == 0
