@@ -183,6 +183,26 @@ def test_the_serve_command_prints_its_url_and_serves() -> None:
     assert "Warning" not in errors
 
 
+@pytest.mark.parametrize("sigint", ["default", "ignored"])  # ignored: as a shell without job control starts `cmd &`
+def test_ctrl_c_ends_the_serve_command_with_one_line_and_status_130(sigint: str) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    disposition = signal.SIG_IGN if sigint == "ignored" else signal.SIG_DFL
+    with subprocess.Popen(
+        [sys.executable, "-m", "labs.replay", "serve", "--speed", "0", "--port", "0"], stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, disposition),  # noqa: PLW1509
+    ) as process:
+        assert process.stdout is not None
+        url = process.stdout.readline().split()[3]
+        assert httpx.get(f"{url}/_labs/health", timeout=10).status_code == 200  # serving, uvicorn's handler in place
+        process.send_signal(signal.SIGINT)
+        rest, _ = process.communicate(timeout=30)
+    assert rest.strip().splitlines()[-1] == "Stopped: the replay server is no longer serving.", rest
+    assert "Traceback" not in rest and process.returncode == 130, (process.returncode, rest)
+
+
 # -- the send path: what goes out in each send -----------------------------------------------------
 
 

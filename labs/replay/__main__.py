@@ -11,6 +11,7 @@ import argparse
 from pathlib import Path
 
 from ..config import settings
+from .loopback import serve_until_ctrl_c
 from .server import ReplayServer
 
 
@@ -53,7 +54,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"Replay server on {server.url}  ({len(server.library.cassettes)} fixtures, speed {server.speed:g})", flush=True)
     print(f"  OpenAI base URL:  {server.openai_base_url}", flush=True)
     print(f"  Azure endpoint:   {server.azure_endpoint}", flush=True)
-    server.serve_forever()
+    serve_until_ctrl_c(server.serve_forever, "Stopped: the replay server is no longer serving.")
 
 
 if __name__ == "__main__":

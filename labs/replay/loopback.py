@@ -12,10 +12,11 @@ limit, for the replay server and the web app alike (uvicorn bounds neither).
 from __future__ import annotations
 
 import math
+import signal
 import socket
 import threading
 import time
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, Callable
 from typing import Any, Literal, Self
 
 import anyio
@@ -113,6 +114,21 @@ class LoopbackServer:
         if self._thread is not None:
             self._thread.join(timeout=5)
         self._server = self._thread = None
+
+
+def serve_until_ctrl_c(serve: Callable[[], None], stopped: str) -> None:
+    """Run `serve`, a server's foreground loop, until Ctrl-C or `kill -INT`: one line, `stopped`, then exit status 130.
+
+    Python's own SIGINT handler is installed first. A process started with SIGINT ignored (a shell's `cmd &` without
+    job control, and everything it starts) would otherwise be shut down by uvicorn on `kill -INT` and exit 0 without
+    a word. uvicorn, once it has closed its connections, raises the Ctrl-C it caught again; before it runs, Python does.
+    """
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        serve()
+    except KeyboardInterrupt:
+        print(f"\n{stopped}", flush=True)
+        raise SystemExit(130) from None
 
 
 class ServedApp:

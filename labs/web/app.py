@@ -27,7 +27,6 @@ import argparse
 import asyncio
 import functools
 import json
-import signal
 import threading
 import time
 import uuid
@@ -49,7 +48,7 @@ from starlette.applications import Starlette
 
 from ..config import settings
 from ..replay.cassette import FixtureSet, load_fixtures
-from ..replay.loopback import LoopbackServer
+from ..replay.loopback import LoopbackServer, serve_until_ctrl_c
 from .backends import Backend, BackendName, default_backends
 from .events import SEPARATOR, Error, ResponseComplete, SessionUpdate, TypingStart, WebEvent, encode
 from .guard import LOOPBACK_NAMES, RequestGuard
@@ -392,15 +391,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8000, help="port to bind (default: 8000; 0 for a free one)")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
     args = parser.parse_args(argv)
-    # Started in the background by a script or a notebook's `!... &`, a process inherits SIGINT ignored; uvicorn would
-    # then shut down on `kill -INT` and exit 0 without a word. Ctrl-C and `kill -INT` mean the same here: stop, and say so.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        _serve_until_stopped(args.host, args.port)
-    except KeyboardInterrupt:
-        # uvicorn, once it has closed the connections, raises the Ctrl-C it caught again; before it runs, Python does.
-        print("\nStopped: the chat page is no longer served.", flush=True)
-        raise SystemExit(130) from None
+    serve_until_ctrl_c(lambda: _serve_until_stopped(args.host, args.port), "Stopped: the chat page is no longer served.")
 
 
 def _serve_until_stopped(host: str, port: int) -> None:
