@@ -159,7 +159,7 @@ def _run_cells(page: Any, count: int) -> None:
             if page.locator(".jp-Dialog").count():
                 pytest.fail(f"a dialog stopped cell {index} from running: {_cell_state(page)}")
             print(f"cell {index}: Shift+Enter did not reach the notebook; pressed again: {_cell_state(page)}")
-            page.locator(f"{_cell(int(index))} .jp-InputPrompt").click()
+            _select(page, int(index))
             page.keyboard.press("Shift+Enter")
         try:
             page.wait_for_function(PROMPT, arg=[PANEL, index, r"\[\d+\]"], timeout=120_000)
@@ -173,11 +173,16 @@ def _cell(index: int) -> str:
     return f"{PANEL} .jp-Cell[data-windowed-list-index='{index}']"
 
 
-def _run_cell(page: Any, index: int) -> None:
-    """Select the cell at `index` as a learner does, by a click in its margin, then Shift+Enter it and wait until it ran."""
+def _select(page: Any, index: int) -> None:
+    """Select the cell at `index` as a learner does, by a click in its margin."""
     page.locator(_cell(index)).scroll_into_view_if_needed()
     page.locator(f"{_cell(index)} .jp-InputPrompt").click()
     page.wait_for_selector(f"{_cell(index)}.jp-mod-active")
+
+
+def _run_cell(page: Any, index: int) -> None:
+    """Select the cell at `index` by a click in its margin, then Shift+Enter it and wait until it ran."""
+    _select(page, index)
     _run_cells(page, 1)
 
 
