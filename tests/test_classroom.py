@@ -15,12 +15,9 @@ import os
 import re
 import shlex
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 import tomllib
 import uuid
 from collections.abc import Iterator
@@ -36,11 +33,10 @@ import websocket
 import labs.web.proxy
 from labs.config import REPO_ROOT
 from labs.lessons.lesson_12.scenarios import ANSWERS, PROMPTS
-from test_jupyterlab import COPIED
+from lab_support import copy_workbook, started_lab
 from test_web_browser import CHROMIUM_FLAGS, chromium_path
 
 BASE_URL = "/user/learner/"
-URL = re.compile(r"(http://127\.0\.0\.1:\d+/user/learner/lab/\S*\?token=\w+)")
 LESSON_09 = REPO_ROOT / "solutions" / "13_sse_route_and_page.ipynb"
 PAGE_CELL, SETUP_CELL = "l13-08", "l13-02"  # the frame, and the cell that imports what the lesson uses
 KEY = "chat_pack_list"  # an answer that takes seconds at the recorded pace
@@ -132,11 +128,7 @@ class Jupyter:
 @pytest.fixture(scope="module")
 def jupyter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Jupyter]:
     root, state = tmp_path_factory.mktemp("classroom"), tmp_path_factory.mktemp("classroom-state")
-    for name in COPIED:
-        source = REPO_ROOT / name
-        copy = shutil.copytree if source.is_dir() else shutil.copy2
-        copy(source, root / name)
-    (root / ".venv").symlink_to(REPO_ROOT / ".venv")
+    copy_workbook(root)
     environment = {
         **os.environ, "LABS_MODE": "replay", "LABS_REPLAY_SPEED": "1",
         "JUPYTERLAB_WORKSPACES_DIR": str(state / "workspaces"), "JUPYTERLAB_SETTINGS_DIR": str(state / "settings"),
@@ -145,30 +137,11 @@ def jupyter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Jupyter]:
         "JUPYTER_RUNTIME_DIR": tempfile.mkdtemp(prefix="jr-"),
     }  # fmt: skip
     environment.pop("JPY_PARENT_PID", None)
-    flags = f"LAB_FLAGS=--no-browser --allow-root --ServerApp.port=0 --ServerApp.base_url={BASE_URL}"
-    process = subprocess.Popen(
-        # -o: the copy shares this checkout's environment; never re-run its set-up from the copy
-        ["make", "-s", "-o", ".venv/.installed", "lab", flags],
-        cwd=root, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
-    )  # fmt: skip
-    assert process.stdout is not None
-    printed: list[str] = []
-    deadline, url = time.monotonic() + 90, None
-    while url is None and time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            break
-        printed.append(line)
-        found = URL.search(line)
-        url = found.group(1) if found else None
-    assert url, "make lab printed no URL:\n" + "".join(printed)
-    # Keep reading what the server logs, so a full pipe never blocks it.
-    threading.Thread(target=lambda: printed.extend(process.stdout), daemon=True).start()  # type: ignore[arg-type]
     try:
-        yield Jupyter(url.split(BASE_URL, 1)[0], url.split("?token=", 1)[1])
+        with started_lab(root, environment, f"--no-browser --allow-root --ServerApp.port=0 --ServerApp.base_url={BASE_URL}") as running:
+            assert running.url.startswith("http://127.0.0.1:") and BASE_URL + "lab/" in running.url, running.url
+            yield Jupyter(running.url.split(BASE_URL, 1)[0], running.url.split("?token=", 1)[1])
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
         shutil.rmtree(environment["JUPYTER_RUNTIME_DIR"], ignore_errors=True)
 
 

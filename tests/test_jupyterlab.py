@@ -11,11 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import shutil
-import signal
-import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,11 +21,10 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from labs.config import REPO_ROOT
 from labs.recordings import chat_text
+from lab_support import URL, copy_workbook, started_lab
 from test_web_browser import CHROMIUM_FLAGS, chromium_path
 
-COPIED = ["Makefile", "README.md", "requirements.txt", "pyproject.toml", ".env.example", "notebooks", "solutions", "jupyter-config"]
 PANEL = ".jp-NotebookPanel:not(.lm-mod-hidden)"  # the notebook on show (JupyterLab keeps other tabs hidden in the page)
-URL = re.compile(r"(http://127\.0\.0\.1:\d+/lab/\S*\?token=\w+)")
 
 
 @dataclass
@@ -45,53 +39,21 @@ class Lab:
         return f"{base}/lab/tree/workspace/{notebook}?reset&token={token}"
 
 
-def _copy_workbook(into: Path) -> None:
-    for name in COPIED:
-        source = REPO_ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, into / name, copy_function=shutil.copy2)
-        else:
-            shutil.copy2(source, into / name)
-    (into / ".venv").symlink_to(REPO_ROOT / ".venv")  # same mtimes: make sees the environment as set up
-
-
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     root = tmp_path_factory.mktemp("workbook")
     shots = tmp_path_factory.mktemp("jupyterlab-screenshots")
     state = tmp_path_factory.mktemp("jupyterlab-state")
-    _copy_workbook(root)
+    copy_workbook(root)
     environment = {
         **os.environ, "LABS_MODE": "replay", "LABS_REPLAY_SPEED": "1",
         # a fresh JupyterLab: no tabs restored from another session, none of this machine's own settings
         "JUPYTERLAB_WORKSPACES_DIR": str(state / "workspaces"), "JUPYTERLAB_SETTINGS_DIR": str(state / "settings"),
     }
-    flags = "LAB_FLAGS=--no-browser --allow-root --ServerApp.port=0"
-    process = subprocess.Popen(
-        # -o: the copy shares this checkout's environment; never re-run its set-up from the copy
-        ["make", "-s", "-o", ".venv/.installed", "lab", flags],
-        cwd=root, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
-    )
-    assert process.stdout is not None
-    printed: list[str] = []
-    deadline = time.monotonic() + 90
-    url = None
-    while url is None and time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            break
-        printed.append(line)
-        found = URL.search(line)
-        url = found.group(1) if found else None
-    assert url, "make lab printed no URL:\n" + "".join(printed)
-    print(f"\nJupyterLab screenshots: {shots}")
-    try:
-        yield Lab(url, root, shots)
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)  # make and the JupyterLab it started
-        printed.append(process.stdout.read())
-        process.wait(timeout=30)
-    log = "".join(printed)
+    with started_lab(root, environment, "--no-browser --allow-root --ServerApp.port=0") as running:
+        print(f"\nJupyterLab screenshots: {shots}")
+        yield Lab(running.url, root, shots)
+    log = running.log
     assert "Kernel started" in log  # the tests above did run kernels: what follows is about their start-up
     assert "Skipped non-installed server" not in log and "jupyter_lsp" not in log
     assert "without encryption" not in log  # kernels talk over IPC: no TCP warning per kernel
