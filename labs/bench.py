@@ -1,11 +1,11 @@
 """`python -m labs.bench` (`make bench`): how much the workbook's machinery costs, each figure a ratio to a floor
 measured in the same run, so machines of different speeds give comparable numbers.
 
-- P1: the notebook suite (nbval over solutions/ and notebooks/, one notebook at a time) less its deliberate
-  pace ÷ its floor: for each notebook, a bare kernel start plus that notebook's import lines. The deliberate
+- P1: the notebook suite (nbval over solutions/ and notebooks/ with notebooks/vi/, one notebook at a time) less its
+  deliberate pace ÷ its floor: for each notebook it ran, a bare kernel start plus that notebook's import lines. The deliberate
   pace is kept on purpose and reported on its own (`paced_s`): the cells that replay at a recorded pace
   (`with labs.replay_speed(1):` or any speed but 0), timed by nbval itself (its JUnit report), and the
-  recorded stalls that play in real seconds outside them (`stall_s`, from the replay servers' play log,
+  stalls that play in real seconds outside them, each as long as it really lasted (`stall_s`, from the play log,
   `LABS_PLAY_LOG`). P1 = (suite − paced − stalls) ÷ floor; `raw_ratio` is suite ÷ floor. What is left is our code.
 - P2: the real openai SDK reading a 2,000-chunk stream from the loopback replay server at speed 0 ÷ the
   same bytes through an in-memory transport (`httpx2.MockTransport`): the cost of a real socket and server.
@@ -85,14 +85,16 @@ def spread(name: str, values: Sequence[float]) -> dict[str, float]:
 
 
 def played(log: Path) -> dict[str, float]:
-    """What a play log holds: the recorded seconds of every answer played, those played at a pace (speed > 0), the stalls."""
-    plays = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines() if line.strip()] if log.exists() else []
+    """What a play log holds: the recorded seconds of every answer played, those played at a pace (speed > 0), and the
+    real seconds of the stalls (a stall lasts until the client gives up, if that is sooner than the fixture says)."""
+    lines = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines() if line.strip()] if log.exists() else []
+    plays = [line for line in lines if "recorded_s" in line]
     return {
         "answers": len(plays),
         "recorded_s": sum(p["recorded_s"] for p in plays),
         "paced_recorded_s": sum(p["recorded_s"] / p["speed"] for p in plays if p["speed"] > 0),
-        "stall_s": sum(p["stall_s"] for p in plays),
-        "unpaced_stall_s": sum(p["stall_s"] for p in plays if p["speed"] <= 0),
+        "stall_s": sum(line.get("stall_s", 0.0) for line in lines),
+        "unpaced_stall_s": sum(line.get("stall_s", 0.0) for line in lines if line["speed"] <= 0),
     }
 
 
@@ -169,22 +171,39 @@ def _as_python(source: str) -> str:
     return TransformerManager().transform_cell(source)
 
 
-def _cell_seconds(junit: Path) -> dict[tuple[str, int], float]:
-    """nbval's time for each cell from its JUnit report: (notebook file name, cell number) -> seconds."""
-    times = {}
+def _cell_seconds(junit: Path) -> dict[str, dict[int, float]]:
+    """nbval's time for each cell from its JUnit report: the notebook's class name -> cell number -> seconds.
+
+    A class name is the notebook's path from pytest's root directory with dots for slashes ("notebooks.vi.12_x.ipynb"),
+    which tells notebooks/12_x.ipynb from notebooks/vi/12_x.ipynb; `_times_of` finds a notebook's by its path.
+    """
+    times: dict[str, dict[int, float]] = {}
     for case in ElementTree.parse(junit).getroot().iter("testcase"):
         name, classname = case.get("name", ""), case.get("classname", "")
         if name.startswith("Cell ") and name[5:].isdigit():
-            times[(classname.rsplit(".", 1)[0].rsplit(".", 1)[-1] + ".ipynb", int(name[5:]))] = float(case.get("time", 0))
+            times.setdefault(classname, {})[int(name[5:])] = float(case.get("time", 0))
     return times
+
+
+def _times_of(notebook: Path, times: dict[str, dict[int, float]]) -> dict[int, float]:
+    """The cell times of `notebook`: the longest class name its path ends with."""
+    dotted = ".".join(notebook.resolve().parts[1:])
+    names = [name for name in times if dotted == name or dotted.endswith("." + name)]
+    return times[max(names, key=len)] if names else {}
+
+
+def suite_notebooks(folder: Path) -> list[Path]:
+    """The notebooks nbval collects in `folder`, its subfolders too (notebooks/vi/), but not hidden ones (checkpoints)."""
+    return sorted(path for path in folder.rglob("*.ipynb") if not any(part.startswith(".") for part in path.relative_to(folder).parts))
 
 
 def p1_notebook_suite(suites: Sequence[tuple[Path, str]] | None = None, repo: Path = REPO_ROOT, repeats: int = 1) -> dict[str, Any]:
     """nbval over each (folder, --nbval or --nbval-lax), less its deliberate pace, ÷ the sum of each notebook's kernel start and imports."""
     if suites is None:
         suites = [(repo / "solutions", "--nbval"), (repo / "notebooks", "--nbval-lax")]
-    notebooks = [path for folder, _ in suites for path in sorted(Path(folder).glob("*.ipynb"))]
-    paced = {(path.parent.name, path.name): paced_cells(path) for path in notebooks}
+    in_suite = [suite_notebooks(Path(folder)) for folder, _ in suites]
+    notebooks = [path for paths in in_suite for path in paths]
+    paced = {path: paced_cells(path) for path in notebooks}
     runs: list[dict[str, float]] = []
     failed: list[str] = []
     for _ in range(repeats):
@@ -204,7 +223,7 @@ def p1_notebook_suite(suites: Sequence[tuple[Path, str]] | None = None, repo: Pa
                 if result.returncode != 0 and not failed:
                     failed.append(f"{Path(suite).name}: pytest exited {result.returncode}")
                 times = _cell_seconds(junit) if junit.exists() else {}
-                paced_s += sum(times.get((name, number), 0.0) for (parent, name), numbers in paced.items() if parent == Path(suite).name for number in numbers)
+                paced_s += sum(_times_of(path, times).get(number, 0.0) for path in in_suite[index] for number in paced[path])
             stall_s = played(log)["unpaced_stall_s"]
         floor_s = sum(_import_floor(path) for path in notebooks)
         runs.append({"suite_s": suite_s, "paced_s": paced_s, "stall_s": stall_s, "floor_s": floor_s})

@@ -40,13 +40,16 @@ def test_a_synthetic_stream_has_the_chunks_asked_for() -> None:
 def test_p1_runs_nbval_and_the_import_floor_takes_out_the_deliberate_pace_and_counts_failures(tmp_path: Path) -> None:
     import nbformat
 
-    # One nbval run of two notebooks (one subprocess, as the suite runs it): a paced one, and a broken one.
+    # One nbval run of three notebooks (one subprocess, as the suite runs it): a paced one, its copy in a subfolder
+    # (as notebooks/vi/ holds the translations, which nbval runs too), and a broken one.
     _paced_notebook(tmp_path / "one.ipynb")
+    (tmp_path / "vi").mkdir()
+    _paced_notebook(tmp_path / "vi" / "one.ipynb")
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("assert False")]), tmp_path / "broken.ipynb")
     figures = bench.p1_notebook_suite([(tmp_path, "--nbval-lax")])
-    assert figures["notebooks"] == 2 and figures["runs"] == 1 and figures["paced_cells"] == 1
+    assert figures["notebooks"] == 3 and figures["runs"] == 1 and figures["paced_cells"] == 2
     assert figures["suite_failed"] == 1 and figures["failed"][0].startswith("broken.ipynb::")
-    assert figures["paced_s"] >= CHAT_TEXT.response.duration  # the paced cell's own time, as nbval measured it
+    assert figures["paced_s"] >= 2 * CHAT_TEXT.response.duration  # each paced cell's own time, as nbval measured it
     assert figures["suite_s"] > figures["paced_s"] and figures["floor_s"] > 0 and figures["stall_s"] == 0
     assert figures["ratio"] == pytest.approx((figures["suite_s"] - figures["paced_s"]) / figures["floor_s"])
     assert figures["raw_ratio"] == pytest.approx(figures["suite_s"] / figures["floor_s"])
@@ -70,10 +73,12 @@ def test_paced_cells_are_the_code_cells_that_replay_at_a_pace(tmp_path: Path) ->
 
 def test_a_play_log_sums_the_recorded_seconds_the_paced_ones_and_the_stalls(tmp_path: Path) -> None:
     lines = [
-        {"at": 1.0, "recorded_s": 2.0, "speed": 0, "stall_s": 0.0},
-        {"at": 2.0, "recorded_s": 3.0, "speed": 2, "stall_s": 0.0},
-        {"at": 3.0, "recorded_s": 1.0, "speed": 0, "stall_s": 4.0},
-        {"at": 4.0, "recorded_s": 1.0, "speed": 1, "stall_s": 5.0},
+        {"at": 1.0, "recorded_s": 2.0, "speed": 0},
+        {"at": 2.0, "recorded_s": 3.0, "speed": 2},
+        {"at": 3.0, "recorded_s": 1.0, "speed": 0},
+        {"at": 3.5, "speed": 0, "stall_s": 4.0},  # a stall, logged when it ends: not an answer
+        {"at": 4.0, "recorded_s": 1.0, "speed": 1},
+        {"at": 9.0, "speed": 1, "stall_s": 5.0},
     ]
     (tmp_path / "plays.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
     assert bench.played(tmp_path / "plays.jsonl") == {"answers": 4, "recorded_s": 7.0, "paced_recorded_s": 2.5, "stall_s": 9.0, "unpaced_stall_s": 4.0}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import time
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from labs.replay.cassette import Cassette, Interaction, RecordedEvent, RecordedR
 from labs.clients import openai_client
 from labs.config import FIXTURES_DIR
 from labs.replay import ReplayServer
+from labs.replay.server import PLAY_LOG_ENV
 from labs.replay.sse import SSEEvent, encode_event
 
 BASE = load_cassette(FIXTURES_DIR / "sdk_smoke/chat_text.yaml")
@@ -91,6 +93,23 @@ def test_a_stall_longer_than_the_timeout_times_out(tmp_path: Path) -> None:
         assert time.perf_counter() - started < 2.5
     assert isinstance(error, (httpx2.ReadTimeout, openai.APITimeoutError)), repr(error)
     assert text  # what arrived before the stall is kept
+
+
+def test_the_play_log_counts_a_stall_as_long_as_it_lasted_not_as_the_fixture_says(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # labs.bench takes the stalls out of the notebook suite's time: a stall the client gave up on after 0.5 s cost
+    # the suite 0.5 s, not the fixture's 3 s; one the client waited through cost its full 1 s.
+    log = tmp_path / "plays.jsonl"
+    monkeypatch.setenv(PLAY_LOG_ENV, str(log))
+    with serve(tmp_path, streamed(fault={"stall_after": 3, "stall_seconds": 3}), streamed(fault={"stall_after": 3, "stall_seconds": 1})) as server:
+        assert isinstance(read_text(server, max_retries=0, timeout=0.5)[1], (httpx2.ReadTimeout, openai.APITimeoutError))
+        assert read_text(server, max_retries=0, timeout=5)[1] is None
+        deadline = time.monotonic() + 5
+        while len(stalls := [line for line in map(json.loads, log.read_text().splitlines()) if "stall_s" in line]) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    answers = [line for line in map(json.loads, log.read_text().splitlines()) if "recorded_s" in line]
+    assert len(answers) == 2 and all("stall_s" not in line for line in answers)
+    given_up, waited = sorted(stalls, key=lambda line: line["at"])
+    assert 0.4 < given_up["stall_s"] < 1.5 and 0.9 < waited["stall_s"] < 1.5, stalls
 
 
 def test_a_malformed_line_reaches_the_sdk_as_is(tmp_path: Path) -> None:

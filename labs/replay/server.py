@@ -65,7 +65,7 @@ MAX_JSON_DEPTH = 100  # real requests nest about 10 deep (a tool's JSON schema);
 _INLINE_BODY_BYTES = 64 * 1024  # a larger body is parsed and matched in a worker thread, off the event loop
 _JSON_TYPES = ("application/json",)
 _BATCH_BYTES = 64 * 1024  # events already due go out together, in sends of about this size at most
-PLAY_LOG_ENV = "LABS_PLAY_LOG"  # a file to append one JSON line to per recorded answer played (labs.bench reads it)
+PLAY_LOG_ENV = "LABS_PLAY_LOG"  # a file to append one JSON line to per recorded answer played and per stall (labs.bench reads it)
 _LOADED_SETS = 8  # fixture folder sets kept loaded per process (a test suite makes many small ones)
 
 
@@ -399,15 +399,20 @@ class ReplayServer(ServedApp):
         return await anyio.to_thread.run_sync(lookup)
 
     def _log_play(self, response: RecordedResponse) -> None:
-        """With LABS_PLAY_LOG set, one line per answer played: when, its recorded seconds, the speed, any stall."""
+        """With LABS_PLAY_LOG set, one line per answer played: when, its recorded seconds, the speed."""
+        self._log({"at": time.time(), "recorded_s": response.duration, "speed": self.speed})
+
+    def _log_stall(self, seconds: float) -> None:
+        """And one line per stall played, when it ends: the real seconds it lasted, which is until the client gave up
+        (its read timeout) if that came first, not the fixture's `stall_seconds`."""
+        self._log({"at": time.time(), "speed": self.speed, "stall_s": round(seconds, 4)})
+
+    @staticmethod
+    def _log(entry: dict[str, float]) -> None:
         log = os.environ.get(PLAY_LOG_ENV)
-        if not log:
-            return
-        fault = response.fault or {}
-        stall = float(fault.get("stall_seconds", 30)) if fault.get("stall_after") is not None else 0.0
-        line = json.dumps({"at": time.time(), "recorded_s": response.duration, "speed": self.speed, "stall_s": stall})
-        with open(log, "a", encoding="utf-8") as file:  # one short write in append mode: lines from several kernels never mix
-            file.write(line + "\n")
+        if log:
+            with open(log, "a", encoding="utf-8") as file:  # one short write in append mode: lines from several kernels never mix
+                file.write(json.dumps(entry) + "\n")
 
     async def _wait(self, arrived: float, offset: float) -> None:
         if self.speed > 0:
@@ -432,7 +437,11 @@ class ReplayServer(ServedApp):
             if index == drop_after:
                 raise DroppedConnection(f"fault: connection dropped after {index} events")
             if index == stall_after:
-                await asyncio.sleep(float(fault.get("stall_seconds", 30)))  # real seconds, whatever the speed
+                stalled = time.monotonic()
+                try:
+                    await asyncio.sleep(float(fault.get("stall_seconds", 30)))  # real seconds, whatever the speed
+                finally:  # also when the client hangs up mid-stall: the response is cancelled here
+                    self._log_stall(time.monotonic() - stalled)
             await self._wait(arrived, times[index])
             stop = next(at for at in stops if at > index)
             end, size = index + 1, len(frames[index])
