@@ -7,6 +7,9 @@ measured in the same run, so machines of different speeds give comparable number
   (`with labs.replay_speed(1):` or any speed but 0), timed by nbval itself (its JUnit report), and the
   stalls that play in real seconds outside them, each as long as it really lasted (`stall_s`, from the play log,
   `LABS_PLAY_LOG`). P1 = (suite − paced − stalls) ÷ floor; `raw_ratio` is suite ÷ floor. What is left is our code.
+  The import lines leave out the SDKs that labs imports for the notebook (`labs.openai_client()` imports openai,
+  1 s), so `loaded_ratio` divides by a second floor, `loaded_floor_s`: a kernel start that imports every module the
+  notebook's kernel had loaded when nbval stopped it (`LABS_MODULES_LOG`); what is left there is work, not imports.
 - P2: the real openai SDK reading a 2,000-chunk stream from the loopback replay server at speed 0 ÷ the
   same bytes through an in-memory transport (`httpx2.MockTransport`): the cost of a real socket and server.
   The two are timed in turn, one pair per repeat, so a change of load on the machine hits both alike.
@@ -50,6 +53,8 @@ from typing import Any
 from .replay.cassette import Cassette, Interaction, RecordedEvent, RecordedRequest, RecordedResponse, dump_cassette, load_cassette
 from .config import FIXTURES_DIR, REPO_ROOT
 from .replay.server import PLAY_LOG_ENV
+
+MODULES_LOG_ENV = "LABS_MODULES_LOG"  # each nbval kernel logs the modules it loaded there (tests/nbval_support.py)
 from .replay.sse import SSEEvent, encode_event
 
 __all__ = [
@@ -129,18 +134,29 @@ def import_lines(source: str) -> list[str]:
     return [ast.unparse(node) for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))]
 
 
-def _import_floor(notebook: Path) -> float:
-    """A fresh kernel that runs only the notebook's import lines, timed from start to shutdown."""
+def _import_floor(notebook: Path, loaded: Sequence[str] = ()) -> float:
+    """A fresh kernel that runs only the notebook's import lines, and imports `loaded` (module names) after them,
+    timed from start to shutdown."""
     import nbformat
     from nbclient import NotebookClient
 
     nb = nbformat.read(notebook, as_version=4)
     imports = [line for cell in nb.cells if cell.cell_type == "code" for line in import_lines(cell.source)]
+    names = [name for name in loaded if name != "__main__" and not name.endswith(".__main__")]  # never run a program's main
+    if names:  # a module that cannot be imported on its own (a platform's, a test's) costs nothing here
+        imports += ["import importlib as _labs_importlib", f"for _labs_name in {names!r}:",
+                    "    try:", "        _labs_importlib.import_module(_labs_name)", "    except Exception:", "        pass"]
     floor = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("\n".join(imports) or "pass")])
     client = NotebookClient(floor, timeout=300, allow_errors=True, resources={"metadata": {"path": str(notebook.parent)}}, **_kernel_options())
     started = time.perf_counter()
     client.execute()
     return time.perf_counter() - started
+
+
+def _loaded_modules(log: Path) -> dict[Path, list[str]]:
+    """What each notebook's kernel had loaded when it stopped (tests/nbval_support.py writes the log), by notebook."""
+    lines = log.read_text(encoding="utf-8").splitlines() if log.exists() else []
+    return {Path(entry["notebook"]).resolve(): entry["modules"] for entry in map(json.loads, filter(str.strip, lines))}
 
 
 def paced_cells(notebook: Path) -> set[int]:
@@ -209,8 +225,8 @@ def p1_notebook_suite(suites: Sequence[tuple[Path, str]] | None = None, repo: Pa
     for _ in range(repeats):
         suite_s = paced_s = stall_s = 0.0
         with tempfile.TemporaryDirectory() as folder:
-            log = Path(folder) / "plays.jsonl"
-            env = {**os.environ, **REPLAY_ENV, PLAY_LOG_ENV: str(log)}
+            log, modules_log = Path(folder) / "plays.jsonl", Path(folder) / "modules.jsonl"
+            env = {**os.environ, **REPLAY_ENV, PLAY_LOG_ENV: str(log), MODULES_LOG_ENV: str(modules_log)}
             for index, (suite, mode) in enumerate(suites):
                 junit = Path(folder) / f"suite{index}.xml"
                 started = time.perf_counter()
@@ -225,12 +241,15 @@ def p1_notebook_suite(suites: Sequence[tuple[Path, str]] | None = None, repo: Pa
                 times = _cell_seconds(junit) if junit.exists() else {}
                 paced_s += sum(_times_of(path, times).get(number, 0.0) for path in in_suite[index] for number in paced[path])
             stall_s = played(log)["unpaced_stall_s"]
+            loaded = _loaded_modules(modules_log)
         floor_s = sum(_import_floor(path) for path in notebooks)
-        runs.append({"suite_s": suite_s, "paced_s": paced_s, "stall_s": stall_s, "floor_s": floor_s})
+        loaded_floor_s = sum(_import_floor(path, loaded.get(path.resolve(), ())) for path in notebooks)
+        runs.append({"suite_s": suite_s, "paced_s": paced_s, "stall_s": stall_s, "floor_s": floor_s, "loaded_floor_s": loaded_floor_s})
     figures: dict[str, Any] = {
         **spread("ratio", [(r["suite_s"] - r["paced_s"] - r["stall_s"]) / r["floor_s"] for r in runs]),
+        **spread("loaded_ratio", [(r["suite_s"] - r["paced_s"] - r["stall_s"]) / r["loaded_floor_s"] for r in runs]),
         **spread("raw_ratio", [r["suite_s"] / r["floor_s"] for r in runs]),
-        **{key: statistics.median(r[key] for r in runs) for key in ("suite_s", "paced_s", "stall_s", "floor_s")},
+        **{key: statistics.median(r[key] for r in runs) for key in ("suite_s", "paced_s", "stall_s", "floor_s", "loaded_floor_s")},
         "paced_cells": sum(len(numbers) for numbers in paced.values()),
         "notebooks": len(notebooks),
         "suite_failed": len(failed),

@@ -123,11 +123,30 @@ def kernels_over_ipc() -> None:
     KernelManager.__init__ = __init__  # type: ignore[method-assign]
 
 
+# `make bench` (labs.bench, P1) sets this to a file: each notebook's kernel appends, before it stops, one JSON line
+# naming the notebook and every module it had loaded by then (its own imports and those its calls made).
+MODULES_LOG_ENV = "LABS_MODULES_LOG"  # labs.bench.MODULES_LOG_ENV (not imported: it would load the replay server here)
+_original_teardown = IPyNbFile.teardown
+
+
+def _teardown(self: IPyNbFile) -> None:
+    log = os.environ.get(MODULES_LOG_ENV)
+    if log and self.kernel is not None and self.kernel.is_alive():
+        code = (
+            "import json as _labs_json, sys as _labs_sys\n"
+            f"with open({log!r}, 'a', encoding='utf-8') as _labs_log:\n"
+            f"    _labs_log.write(_labs_json.dumps({{'notebook': {str(self.fspath)!r}, 'modules': sorted(_labs_sys.modules)}}) + '\\n')"
+        )
+        self.kernel.await_idle(self.kernel.execute_cell_input(code, allow_stdin=False), 60)
+    _original_teardown(self)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     kernels_over_ipc()
     if config.option.nbval or config.option.nbval_lax:
         IPyNbFile.get_kernel_message = _get_kernel_message  # type: ignore[method-assign]
         RunningKernel.execute_cell_input = _execute_cell_input  # type: ignore[method-assign]
+        IPyNbFile.teardown = _teardown  # type: ignore[method-assign]
 
 
 # The notebooks that hold a browser or deliberate recorded pace longest start first, so that the workers of

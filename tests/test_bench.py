@@ -53,6 +53,9 @@ def test_p1_runs_nbval_and_the_import_floor_takes_out_the_deliberate_pace_and_co
     assert figures["suite_s"] > figures["paced_s"] and figures["floor_s"] > 0 and figures["stall_s"] == 0
     assert figures["ratio"] == pytest.approx((figures["suite_s"] - figures["paced_s"]) / figures["floor_s"])
     assert figures["raw_ratio"] == pytest.approx(figures["suite_s"] / figures["floor_s"])
+    # The second floor imports what the kernels loaded: labs.openai_client() imported openai, which no line imports.
+    assert figures["loaded_floor_s"] > figures["floor_s"]
+    assert figures["loaded_ratio"] == pytest.approx((figures["suite_s"] - figures["paced_s"]) / figures["loaded_floor_s"])
     assert figures["ratio_min"] == figures["ratio"] == figures["ratio_max"]  # one run
 
 
