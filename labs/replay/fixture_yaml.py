@@ -10,7 +10,11 @@ mapping, list and key, so the structure check in `cassette` can point at the lin
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
+import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -144,10 +148,16 @@ def read_fixture_yaml(path: Path, shown: str) -> tuple[Any, dict[tuple[int, Any]
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise FixtureError(FixtureProblem(shown, line, f"is not UTF-8 text (byte {data[exc.start]:#04x} at offset {exc.start})")) from exc
+    digest = _cache_key(path, data)
+    if digest is not None and (cached := _cached(digest)) is not None:
+        return cached
     loader = _FixtureLoader(text)
     try:
         _scan(text)
-        return loader.get_single_data(), loader.lines
+        found = loader.get_single_data(), loader.lines
+        if digest is not None:
+            _store(digest, *found)
+        return found
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -159,3 +169,79 @@ def read_fixture_yaml(path: Path, shown: str) -> tuple[Any, dict[tuple[int, Any]
         raise FixtureError(FixtureProblem(shown, None, f"is not valid YAML: {exc}")) from exc
     finally:
         loader.dispose()
+
+
+# -- a cache of the committed fixtures, as JSON -------------------------------------------------------------------------
+# Every kernel, server and command loads every fixture (1.7 MB of YAML, 0.4 s with libyaml); the same data as JSON
+# reads in a fortieth of that. Only the files below labs/fixtures/ are kept (not a test's or an instructor's folder),
+# each under a digest of its bytes and of this module's source: an edited fixture or reader is read afresh. A cache
+# file that cannot be read or does not fit is ignored, and the YAML read as if there were none.
+
+_SOURCE_DIGEST = hashlib.blake2b(Path(__file__).read_bytes(), digest_size=8).hexdigest()
+_COMMITTED = Path(__file__).resolve().parent.parent / "fixtures"
+CACHE_ENV = "LABS_FIXTURE_CACHE"  # the cache's folder; "off" keeps none
+_CACHE_ENTRIES = 1000  # about 15 times the fixtures committed; a store past it removes the oldest
+
+
+def _cache_folder() -> Path | None:
+    chosen = os.environ.get(CACHE_ENV, "")
+    if chosen == "off":
+        return None
+    if chosen:
+        return Path(chosen)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "labs-fixtures"
+
+
+def _cache_key(path: Path, data: bytes) -> str | None:
+    try:
+        path.resolve().relative_to(_COMMITTED)
+    except (ValueError, OSError):
+        return None
+    return hashlib.blake2b(data + _SOURCE_DIGEST.encode(), digest_size=16).hexdigest()
+
+
+def _containers(data: Any) -> list[Any]:
+    """Every mapping and list in `data`, depth first, in order: how the cache names the objects the lines belong to."""
+    found, stack = [], [data]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, (dict, list)):
+            found.append(value)
+            stack.extend(reversed(list(value.values()) if isinstance(value, dict) else value))
+    return found
+
+
+def _cached(digest: str) -> tuple[Any, dict[tuple[int, Any], int]] | None:
+    folder = _cache_folder()
+    try:
+        if folder is None:
+            return None
+        entry = json.loads((folder / f"{digest}.json").read_text(encoding="utf-8"))
+        data, lines = entry["data"], entry["lines"]
+        containers = _containers(data)
+        return data, {(id(containers[index]), key): line for index, key, line in lines}
+    except (OSError, ValueError, KeyError, TypeError, IndexError, RecursionError):
+        return None
+
+
+def _store(digest: str, data: Any, lines: dict[tuple[int, Any], int]) -> None:
+    folder = _cache_folder()
+    if folder is None:
+        return
+    index = {id(container): number for number, container in enumerate(_containers(data))}
+    entry = {"data": data, "lines": [[index[container], key, line] for (container, key), line in lines.items() if container in index]}
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=folder, suffix=".tmp", delete=False) as file:
+            try:
+                json.dump(entry, file)
+            except (ValueError, RecursionError):
+                file.close()
+                os.unlink(file.name)
+                return
+        os.replace(file.name, folder / f"{digest}.json")  # whole or not at all, whoever reads it meanwhile
+        entries = sorted(folder.glob("*.json"), key=lambda entry: entry.stat().st_mtime)
+        for old in entries[: max(0, len(entries) - _CACHE_ENTRIES)]:  # the oldest: fixtures since re-recorded, an older reader
+            old.unlink(missing_ok=True)
+    except OSError:
+        pass
