@@ -53,9 +53,9 @@ from typing import Any
 from .replay.cassette import Cassette, Interaction, RecordedEvent, RecordedRequest, RecordedResponse, dump_cassette, load_cassette
 from .config import FIXTURES_DIR, REPO_ROOT
 from .replay.server import PLAY_LOG_ENV
+from .replay.sse import SSEEvent, encode_event
 
 MODULES_LOG_ENV = "LABS_MODULES_LOG"  # each nbval kernel logs the modules it loaded there (tests/nbval_support.py)
-from .replay.sse import SSEEvent, encode_event
 
 __all__ = [
     "import_lines",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +52,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         "JUPYTERLAB_WORKSPACES_DIR": str(state / "workspaces"), "JUPYTERLAB_SETTINGS_DIR": str(state / "settings"),
     }
     with started_lab(root, environment, "--no-browser --allow-root --ServerApp.port=0") as running:
+        assert re.match(r"http://127\.0\.0\.1:\d+/lab/", running.url), running.url  # no base URL: JupyterLab as make lab starts it
         print(f"\nJupyterLab screenshots: {shots}")
         yield Lab(running.url, root, shots)
     log = running.log

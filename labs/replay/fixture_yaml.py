@@ -213,9 +213,9 @@ def _containers(data: Any) -> list[Any]:
 
 def _cached(digest: str) -> tuple[Any, dict[tuple[int, Any], int]] | None:
     folder = _cache_folder()
+    if folder is None:
+        return None
     try:
-        if folder is None:
-            return None
         entry = json.loads((folder / f"{digest}.json").read_text(encoding="utf-8"))
         data, lines = entry["data"], entry["lines"]
         containers = _containers(data)
@@ -229,7 +229,7 @@ def _store(digest: str, data: Any, lines: dict[tuple[int, Any], int]) -> None:
     if folder is None:
         return
     index = {id(container): number for number, container in enumerate(_containers(data))}
-    entry = {"data": data, "lines": [[index[container], key, line] for (container, key), line in lines.items() if container in index]}
+    entry = {"data": data, "lines": [[index[container], key, line] for (container, key), line in lines.items()]}
     try:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=folder, suffix=".tmp", delete=False) as file:
