@@ -12,6 +12,7 @@ import asyncio
 import gc
 import json
 import re
+import threading
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -480,31 +481,48 @@ def test_ctrl_c_on_the_command_line_ends_it_with_one_line_while_a_stream_is_open
 
 
 class WatchedBackend(ChatBackend):
-    """The chat backend, counting its warm-ups and requests."""
+    """The chat backend, counting its warm-ups and requests; its warm-up waits for `gate` when given one."""
 
-    def __init__(self) -> None:
+    def __init__(self, gate: threading.Event | None = None) -> None:
         super().__init__()
         self.warmed = self.requests = 0
+        self.gate = gate
 
     def warm(self) -> None:
         assert self.requests == 0
-        self.warmed += 1
+        if self.gate is not None:
+            assert self.gate.wait(30), "the test never opened the gate"
         super().warm()
+        self.warmed += 1
 
     def stream(self, message: str) -> Any:
+        assert self.warmed == 1, "a request reached the backend before its warm-up ended"
         self.requests += 1
         return super().stream(message)
 
 
-def test_serve_warms_each_backend_before_the_first_request() -> None:
-    backend = WatchedBackend()
-    with serve(create_app({"chat": backend})) as server:
-        assert backend.warmed == 1 and set(server.app.state.warmed) == {"chat"}
-        with httpx.Client(base_url=server.url, timeout=30) as client:
-            with connect_sse(client, "GET", "/chat/stream", params={"message": PROMPTS["chat_pack_list"]}) as source:
-                assert any(e.event == "response_complete" for e in source.iter_sse())
-    assert (backend.warmed, backend.requests) == (1, 1)
+def _answered(url: str, backend: str) -> list[str]:
+    with httpx.Client(base_url=url, timeout=30) as client:
+        with connect_sse(client, "GET", "/chat/stream", params={"message": PROMPTS["chat_pack_list"], "backend": backend}) as source:
+            return [e.event for e in source.iter_sse()]
+
+
+def test_serve_warms_the_first_backend_before_it_returns_and_each_other_before_its_first_request() -> None:
+    import concurrent.futures
+
+    gate = threading.Event()
+    first, second = WatchedBackend(), WatchedBackend(gate)  # the second's warm-up lasts until the gate opens
+    with serve(create_app({"chat": first, "agents": second})) as server, concurrent.futures.ThreadPoolExecutor() as pool:
+        assert first.warmed == 1 and set(server.app.state.warmed) == {"chat"}  # serve() did not wait for the second
+        waiting = pool.submit(_answered, server.url, "agents")
+        assert "response_complete" in _answered(server.url, "chat")  # the first answers while the second warms
+        assert not waiting.done() and second.requests == 0  # the request for the second waits for its warm-up...
+        gate.set()
+        assert "response_complete" in waiting.result(timeout=30)  # ...and then is answered (its stream() checks the order)
+        assert server.app.state.warming.wait(timeout=5)
+    assert (first.warmed, first.requests, second.warmed, second.requests) == (1, 1, 1, 1)
     with serve() as server:
+        assert server.app.state.warming.wait(timeout=60)
         assert set(server.app.state.warmed) == {"chat", "agents", "azure", "sk"}
 
 

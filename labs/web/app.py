@@ -14,8 +14,11 @@ words", or writes `data: {chunk}` so a chunk holding a newline ends its event ea
   oversized bodies before any route runs, so no other page can spend the learner's key.
 
 The page (`static/`) uses relative URLs only, so a proxy may serve the app below a prefix (jupyter-server-proxy's
-`<base>/proxy/PORT/`). `serve()` and `python -m labs.web` warm every backend before the first request
-(`warm_up`, `Backend.warm`), so the first answer does not wait seconds for an SDK to load.
+`<base>/proxy/PORT/`). Every backend is warmed before its first request (`Backend.warm`), so the first answer does
+not wait seconds for an SDK to load. `python -m labs.web` warms them all before it prints its address (`warm_up`).
+`serve()`, in a notebook, warms the first backend (the page's default) before it returns and the others in the
+background (`Warming`): its cell returns seconds sooner, and a request for a backend still warming waits for that
+backend's warm-up only.
 
 `StreamRegistry` counts the streams in flight and how each ended, so a test (or the notebook) can wait
 for a cancelled stream to be cleaned up instead of sleeping.
@@ -62,6 +65,7 @@ __all__ = [
     "Prompts",
     "StreamRecord",
     "StreamRegistry",
+    "Warming",
     "WebServer",
     "create_app",
     "error_code",
@@ -159,7 +163,7 @@ def error_code(exc: BaseException) -> str:
     return code if isinstance(code, str) and code else type(exc).__name__
 
 
-async def relay(backend: Backend, message: str, registry: StreamRegistry) -> AsyncIterator[JSONServerSentEvent]:
+async def relay(backend: Backend, message: str, registry: StreamRegistry, warming: Warming | None = None) -> AsyncIterator[JSONServerSentEvent]:
     """The backend's events as framed SSE events, each sent as soon as it exists, bracketed by bookkeeping."""
     record = registry.open(backend.name, message)
     outcome: Outcome = "cancelled"  # unless the stream gets to its end
@@ -174,6 +178,8 @@ async def relay(backend: Backend, message: str, registry: StreamRegistry) -> Asy
         yield framed(TypingStart(backend.name))
         pieces: list[str] = []
         first_text: float | None = None
+        if warming is not None:
+            await warming.ready(backend)  # at once, unless serve() is still warming this backend
         try:
             async with aclosing(backend.stream(message)) as events:
                 async for event in events:
@@ -196,6 +202,51 @@ async def relay(backend: Backend, message: str, registry: StreamRegistry) -> Asy
         outcome = "completed"
     finally:
         registry.close(record, outcome)
+
+
+class Warming:
+    """The app's backends' warm-ups (`Backend.warm`): the seconds each took, by name, and a wait for one of them.
+
+    `warm(names)` warms those backends in turn, here; `start(names)` does it in a background thread. A backend
+    no one has asked to warm is ready at once: its first request pays for what `warm` would have done.
+    """
+
+    def __init__(self, backends: Mapping[str, Backend]) -> None:
+        self.backends = backends
+        self.seconds: dict[str, float] = {}  # backend name -> seconds its warm-up took, once it has run
+        self._pending: dict[str, threading.Event] = {}
+
+    def warm(self, names: Iterable[str]) -> dict[str, float]:
+        names = list(names)
+        for name in names:
+            self._pending.setdefault(name, threading.Event())
+        for name in names:
+            started = time.perf_counter()
+            try:
+                self.backends[name].warm()  # needs no network and no key; if it fails, the request will say why
+            finally:
+                self.seconds[name] = round(time.perf_counter() - started, 3)
+                self._pending[name].set()
+        return {name: self.seconds[name] for name in names}
+
+    def start(self, names: Iterable[str]) -> threading.Thread:
+        names = list(names)
+        for name in names:
+            self._pending.setdefault(name, threading.Event())
+        thread = threading.Thread(target=self.warm, args=(names,), name="labs-web-warm-up", daemon=True)
+        thread.start()
+        return thread
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until every backend asked to warm is warm (or `timeout` seconds pass); True if they are."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        return all(event.wait(None if deadline is None else max(0.0, deadline - time.monotonic())) for event in list(self._pending.values()))
+
+    async def ready(self, backend: Backend) -> None:
+        """Return when `backend` is warm, or at once if it is not being warmed."""
+        for name, event in list(self._pending.items()):
+            if self.backends.get(name) is backend and not event.is_set():
+                await asyncio.to_thread(event.wait)
 
 
 class Problem(BaseModel):
@@ -252,7 +303,8 @@ def create_app(backends: Mapping[str, Backend] | None = None, *, ping_seconds: f
     app = FastAPI(title="Streaming chat", docs_url="/docs", redoc_url=None)
     app.state.backends = dict(backends) if backends is not None else default_backends()
     app.state.streams = StreamRegistry()
-    app.state.warmed = {}  # backend name -> seconds its warm-up took, once `warm_up` has run
+    app.state.warming = Warming(app.state.backends)
+    app.state.warmed = app.state.warming.seconds  # backend name -> seconds its warm-up took, once it has run
     app.add_middleware(RequestGuard, allowed_hosts=tuple(allowed_hosts))
     app.add_exception_handler(RequestValidationError, _validation_error)
 
@@ -266,7 +318,7 @@ def create_app(backends: Mapping[str, Backend] | None = None, *, ping_seconds: f
         if backend is None:
             return _unprocessable("backend", f"this app does not serve the {chat.backend!r} backend; it serves {', '.join(app.state.backends)}")
         return EventSourceResponse(
-            relay(backend, chat.message, app.state.streams),
+            relay(backend, chat.message, app.state.streams, app.state.warming),
             headers={"Cache-Control": "no-cache"},
             ping=ping_seconds,
             sep=SEPARATOR,
@@ -366,22 +418,24 @@ def _named(host: str) -> list[str]:
 
 
 def warm_up(app: Starlette) -> dict[str, float]:
-    """Warm each of the app's backends (see `Backend.warm`); the seconds each took, also kept in `app.state.warmed`."""
-    warmed: dict[str, float] = {}
-    for name, backend in app.state.backends.items():
-        started = time.perf_counter()
-        backend.warm()
-        warmed[name] = round(time.perf_counter() - started, 3)
-    app.state.warmed = warmed
-    return warmed
+    """Warm each of the app's backends now (see `Backend.warm`); the seconds each took, also kept in `app.state.warmed`."""
+    warming: Warming = app.state.warming
+    return warming.warm(app.state.backends)
 
 
 def serve(app: FastAPI | None = None, *, host: str = "127.0.0.1", port: int = 0) -> WebServer:
-    """Warm the app's backends, then start the app (or `app`) on `host:port` in the background; port 0 picks a free one."""
+    """Start the app (or `app`) on `host:port` in the background; port 0 picks a free one.
+
+    The first backend (the page's default) is warm when this returns; the others warm in the background, and a
+    request for one of them waits for its warm-up (`app.state.warming.wait()` waits for them all).
+    """
     app = app or create_app(allowed_hosts=_named(host))
-    warm_up(app)
+    warming: Warming = app.state.warming
+    first, *others = app.state.backends
+    warming.warm([first])
     server = WebServer(app, host, port)
     server.start()
+    warming.start(others)
     return server
 
 
