@@ -6,7 +6,10 @@ measured in the same run, so machines of different speeds give comparable number
   pace is kept on purpose and reported on its own (`paced_s`): the cells that replay at a recorded pace
   (`with labs.replay_speed(1):` or any speed but 0), timed by nbval itself (its JUnit report), and the
   stalls that play in real seconds outside them, each as long as it really lasted (`stall_s`, from the play log,
-  `LABS_PLAY_LOG`). P1 = (suite − paced − stalls) ÷ floor; `raw_ratio` is suite ÷ floor. What is left is our code.
+  `LABS_PLAY_LOG`), and the client's waits before it retries a recorded failure (`retry_wait_s`: a 429's
+  Retry-After, the SDK's backoff after a 500, the lessons' tenacity backoff), as the replay server saw them: from
+  the end of the failure to the next request for the same recording. P1 = (suite − paced − stalls − retry waits)
+  ÷ floor; `raw_ratio` is suite ÷ floor. What is left is our code.
   The import lines leave out the SDKs that labs imports for the notebook (`labs.openai_client()` imports openai,
   1 s), so `loaded_ratio` divides by a second floor, `loaded_floor_s`: a kernel start that imports every module the
   notebook's kernel had loaded when nbval stopped it (`LABS_MODULES_LOG`); what is left there is work, not imports.
@@ -20,7 +23,7 @@ measured in the same run, so machines of different speeds give comparable number
   per token, measured at the client (until the kernel is idle and every message has arrived). The display
   is paced at 50 tokens/s on its own clock, so it redraws as often as it would live; the loop runs flat out.
 - P6: the learner's Run All of each solution notebook at speed 1 (`LABS_REPLAY_SPEED=1`, as a learner sees
-  it) beside the sum of the recorded durations of the answers it plays and of its stalls (from the play log):
+  it) beside the sum of the recorded durations of the answers it plays, of its stalls and of its retry waits (from the play log):
   the floor of a paced run. Answers played at the same time (lesson 16 sends eight at once) each count, so
   a notebook can finish under its sum.
 
@@ -90,8 +93,9 @@ def spread(name: str, values: Sequence[float]) -> dict[str, float]:
 
 
 def played(log: Path) -> dict[str, float]:
-    """What a play log holds: the recorded seconds of every answer played, those played at a pace (speed > 0), and the
-    real seconds of the stalls (a stall lasts until the client gives up, if that is sooner than the fixture says)."""
+    """What a play log holds: the recorded seconds of every answer played, those played at a pace (speed > 0), the
+    real seconds of the stalls (a stall lasts until the client gives up, if that is sooner than the fixture says),
+    and of the clients' waits before they asked again after a recorded failure."""
     lines = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines() if line.strip()] if log.exists() else []
     plays = [line for line in lines if "recorded_s" in line]
     return {
@@ -100,6 +104,8 @@ def played(log: Path) -> dict[str, float]:
         "paced_recorded_s": sum(p["recorded_s"] / p["speed"] for p in plays if p["speed"] > 0),
         "stall_s": sum(line.get("stall_s", 0.0) for line in lines),
         "unpaced_stall_s": sum(line.get("stall_s", 0.0) for line in lines if line["speed"] <= 0),
+        "retry_wait_s": sum(line.get("retry_wait_s", 0.0) for line in lines),
+        "unpaced_retry_wait_s": sum(line.get("retry_wait_s", 0.0) for line in lines if line["speed"] <= 0),
     }
 
 
@@ -223,7 +229,7 @@ def p1_notebook_suite(suites: Sequence[tuple[Path, str]] | None = None, repo: Pa
     runs: list[dict[str, float]] = []
     failed: list[str] = []
     for _ in range(repeats):
-        suite_s = paced_s = stall_s = 0.0
+        suite_s = paced_s = 0.0
         with tempfile.TemporaryDirectory() as folder:
             log, modules_log = Path(folder) / "plays.jsonl", Path(folder) / "modules.jsonl"
             env = {**os.environ, **REPLAY_ENV, PLAY_LOG_ENV: str(log), MODULES_LOG_ENV: str(modules_log)}
@@ -240,16 +246,18 @@ def p1_notebook_suite(suites: Sequence[tuple[Path, str]] | None = None, repo: Pa
                     failed.append(f"{Path(suite).name}: pytest exited {result.returncode}")
                 times = _cell_seconds(junit) if junit.exists() else {}
                 paced_s += sum(_times_of(path, times).get(number, 0.0) for path in in_suite[index] for number in paced[path])
-            stall_s = played(log)["unpaced_stall_s"]
+            plays = played(log)
+            stall_s, retry_wait_s = plays["unpaced_stall_s"], plays["unpaced_retry_wait_s"]
             loaded = _loaded_modules(modules_log)
         floor_s = sum(_import_floor(path) for path in notebooks)
         loaded_floor_s = sum(_import_floor(path, loaded.get(path.resolve(), ())) for path in notebooks)
-        runs.append({"suite_s": suite_s, "paced_s": paced_s, "stall_s": stall_s, "floor_s": floor_s, "loaded_floor_s": loaded_floor_s})
+        runs.append({"suite_s": suite_s, "paced_s": paced_s, "stall_s": stall_s, "retry_wait_s": retry_wait_s, "floor_s": floor_s, "loaded_floor_s": loaded_floor_s})
+    ours = [r["suite_s"] - r["paced_s"] - r["stall_s"] - r["retry_wait_s"] for r in runs]
     figures: dict[str, Any] = {
-        **spread("ratio", [(r["suite_s"] - r["paced_s"] - r["stall_s"]) / r["floor_s"] for r in runs]),
-        **spread("loaded_ratio", [(r["suite_s"] - r["paced_s"] - r["stall_s"]) / r["loaded_floor_s"] for r in runs]),
+        **spread("ratio", [left / r["floor_s"] for left, r in zip(ours, runs)]),
+        **spread("loaded_ratio", [left / r["loaded_floor_s"] for left, r in zip(ours, runs)]),
         **spread("raw_ratio", [r["suite_s"] / r["floor_s"] for r in runs]),
-        **{key: statistics.median(r[key] for r in runs) for key in ("suite_s", "paced_s", "stall_s", "floor_s", "loaded_floor_s")},
+        **{key: statistics.median(r[key] for r in runs) for key in ("suite_s", "paced_s", "stall_s", "retry_wait_s", "floor_s", "loaded_floor_s")},
         "paced_cells": sum(len(numbers) for numbers in paced.values()),
         "notebooks": len(notebooks),
         "suite_failed": len(failed),
@@ -460,7 +468,7 @@ def p6_run_all_at_speed_one(notebooks: Sequence[Path] | None = None, repeats: in
                 env = {**os.environ, "LABS_MODE": "replay", "LABS_REPLAY_SPEED": "1", PLAY_LOG_ENV: str(log)}
                 times.append(_seconds(lambda: client.execute(env=env)))
                 plays = played(log)
-                floors.append(plays["recorded_s"] + plays["stall_s"])
+                floors.append(plays["recorded_s"] + plays["stall_s"] + plays["retry_wait_s"])
                 errors = max(errors, sum(1 for cell in nb.cells if any(o.get("output_type") == "error" for o in cell.get("outputs", []))))
         rows[path.stem] = {**spread("run_all_s", times), "recorded_s": statistics.median(floors), "cells_failed": errors}
     total_s = sum(row["run_all_s"] for row in rows.values())

@@ -74,17 +74,21 @@ def test_paced_cells_are_the_code_cells_that_replay_at_a_pace(tmp_path: Path) ->
     assert bench.paced_cells(tmp_path / "cells.ipynb") == {0, 2, 3}  # numbered as nbval does: code cells only, from 0
 
 
-def test_a_play_log_sums_the_recorded_seconds_the_paced_ones_and_the_stalls(tmp_path: Path) -> None:
+def test_a_play_log_sums_the_recorded_seconds_the_paced_ones_the_stalls_and_the_retry_waits(tmp_path: Path) -> None:
     lines = [
         {"at": 1.0, "recorded_s": 2.0, "speed": 0},
         {"at": 2.0, "recorded_s": 3.0, "speed": 2},
         {"at": 3.0, "recorded_s": 1.0, "speed": 0},
         {"at": 3.5, "speed": 0, "stall_s": 4.0},  # a stall, logged when it ends: not an answer
+        {"at": 3.7, "speed": 0, "retry_wait_s": 0.25},  # a client's wait before it asked again: not an answer either
         {"at": 4.0, "recorded_s": 1.0, "speed": 1},
         {"at": 9.0, "speed": 1, "stall_s": 5.0},
+        {"at": 9.5, "speed": 1, "retry_wait_s": 1.5},
     ]
     (tmp_path / "plays.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
-    assert bench.played(tmp_path / "plays.jsonl") == {"answers": 4, "recorded_s": 7.0, "paced_recorded_s": 2.5, "stall_s": 9.0, "unpaced_stall_s": 4.0}
+    assert bench.played(tmp_path / "plays.jsonl") == {
+        "answers": 4, "recorded_s": 7.0, "paced_recorded_s": 2.5, "stall_s": 9.0, "unpaced_stall_s": 4.0, "retry_wait_s": 1.75, "unpaced_retry_wait_s": 0.25,
+    }
     assert bench.played(tmp_path / "none.jsonl")["answers"] == 0
 
 

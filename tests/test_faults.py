@@ -112,6 +112,40 @@ def test_the_play_log_counts_a_stall_as_long_as_it_lasted_not_as_the_fixture_say
     assert 0.4 < given_up["stall_s"] < 1.5 and 0.9 < waited["stall_s"] < 1.5, stalls
 
 
+def play_log(log: Path, key: str, count: int) -> list[dict]:
+    """The play log's lines that hold `key`, once `count` of them are there (a streamed answer's ending is logged after the client has it)."""
+    deadline = time.monotonic() + 5
+    while len(found := [line for line in map(json.loads, log.read_text().splitlines()) if key in line]) < count and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return found
+
+
+def test_the_play_log_counts_the_clients_wait_between_a_failure_and_its_retry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # labs.bench takes the retry waits out of the notebook suite's time as it does the stalls: a 429's Retry-After and
+    # a backoff are waits on purpose, not our code. Each is measured where the server sees it: from the end of the
+    # failure to the next request for the same recording, whichever kind of failure it was.
+    log = tmp_path / "plays.jsonl"
+    monkeypatch.setenv(PLAY_LOG_ENV, str(log))
+    limited = RecordedResponse(status=429, body={"error": {"message": "Rate limit reached", "type": "requests"}}, headers={"retry-after": "1"})
+    with serve(tmp_path, limited, streamed()) as server:
+        assert read_text(server, max_retries=1)[1] is None  # the SDK waits as Retry-After says, then asks again
+    [after_429] = play_log(log, "retry_wait_s", 1)
+    assert 0.9 < after_429["retry_wait_s"] < 1.5, after_429
+
+    log.unlink()
+    events = copy.deepcopy(BASE.interactions[0].response.events)
+    broken = [*events[:4], RecordedEvent(t=events[3].t, raw='data: {"id": "chatcmpl-broken", "choices": [\n\n'), *events[4:]]
+    with serve(tmp_path, streamed(fault={"drop_after": 3}), streamed(events=broken), streamed(), streamed()) as server:
+        for pause in (0.3, 0.6):  # the lesson's own retries: a drop, then a malformed line, each followed by a backoff
+            assert read_text(server, max_retries=0)[1] is not None
+            time.sleep(pause)
+        assert read_text(server, max_retries=0)[1] is None
+        assert read_text(server, max_retries=0)[1] is None  # after a success, asking again is no retry: no wait logged
+    waits = play_log(log, "retry_wait_s", 2)
+    assert [round(line["retry_wait_s"], 1) for line in waits] == [0.3, 0.6], waits
+    assert len(play_log(log, "recorded_s", 4)) == 4
+
+
 def test_a_malformed_line_reaches_the_sdk_as_is(tmp_path: Path) -> None:
     events = copy.deepcopy(BASE.interactions[0].response.events)
     events.insert(4, RecordedEvent(t=events[3].t, raw='data: {"id": "chatcmpl-broken", "choices": [\n\n'))

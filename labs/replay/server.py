@@ -110,12 +110,18 @@ class _Wire:
 
     frames: tuple[bytes, ...]
     times: tuple[float, ...]
+    failure: bool  # a recorded failure: an error status, a fault on the wire, or bytes that are not an event
 
 
 def _wire(response: RecordedResponse) -> _Wire:
     events = response.events or []
     frames = tuple(e.raw.encode("utf-8") if e.raw is not None else encode_event(SSEEvent(data=e.data, event=e.event, id=e.id)) for e in events)
-    return _Wire(frames, tuple(e.t for e in events))
+    return _Wire(frames, tuple(e.t for e in events), _is_failure(response))
+
+
+def _is_failure(response: RecordedResponse) -> bool:
+    """Whether a recorded answer is one a client should give up on or retry: an error status, a drop or stall, a malformed line."""
+    return response.status >= 400 or bool(response.fault) or any(e.raw is not None for e in response.events or ())
 
 
 @dataclass(frozen=True)
@@ -205,6 +211,7 @@ class ReplayServer(ServedApp):
         self._proxy = RecordProxy(self.recorder, dict(upstreams or {}))
         loaded = _load(self.fixture_dirs)
         self._wires = loaded.wires
+        self._failed_at: dict[int, float] = {}  # a recording (its id) -> when the last failure it played ended
         fixtures = loaded.fixtures
         for problem in fixtures.problems:
             _LOG.warning("Replay skips a fixture it cannot load (every other fixture is served): %s", problem)
@@ -358,9 +365,11 @@ class ReplayServer(ServedApp):
         match = found_match
         response = match.interaction.response
         self._log_play(response)
+        if (failed := self._failed_at.pop(id(match.cassette), None)) is not None:
+            self._log_retry_wait(arrived - failed)
         if response.events is not None and asks_for_stream(body):
             return StreamingResponse(
-                self._play(response, arrived), status_code=response.status, media_type=response.content_type, headers=response.headers
+                self._stream(response, arrived, id(match.cassette)), status_code=response.status, media_type=response.content_type, headers=response.headers
             )
         if response.events is not None:
             try:
@@ -371,6 +380,8 @@ class ReplayServer(ServedApp):
             await self._wait(arrived, response.duration)
             return JSONResponse(final, status_code=response.status, headers=response.headers)
         await self._wait(arrived, response.t)
+        if _is_failure(response):  # an error the client may retry: its wait starts now
+            self._failed_at[id(match.cassette)] = time.monotonic()
         if isinstance(response.body, (dict, list)):
             return JSONResponse(response.body, status_code=response.status, headers=response.headers)
         return Response(response.body or b"", status_code=response.status, media_type=response.content_type, headers=response.headers)
@@ -407,6 +418,11 @@ class ReplayServer(ServedApp):
         (its read timeout) if that came first, not the fixture's `stall_seconds`."""
         self._log({"at": time.time(), "speed": self.speed, "stall_s": round(seconds, 4)})
 
+    def _log_retry_wait(self, seconds: float) -> None:
+        """And one line per request that follows a failure of the same recording: the real seconds since that failure
+        ended, which is the client's wait before it asked again (a Retry-After, a backoff) and its little work between."""
+        self._log({"at": time.time(), "speed": self.speed, "retry_wait_s": round(seconds, 4)})
+
     @staticmethod
     def _log(entry: dict[str, float]) -> None:
         log = os.environ.get(PLAY_LOG_ENV)
@@ -424,10 +440,22 @@ class ReplayServer(ServedApp):
         # (and the response cancelled) before the next send, instead of asyncio logging failed sends.
         await asyncio.sleep(0)
 
-    async def _play(self, response: RecordedResponse, arrived: float) -> AsyncIterator[bytes]:
+    def _stream(self, response: RecordedResponse, arrived: float, recording: int) -> AsyncIterator[bytes]:
+        """The body of a streamed answer: `_play`; for a recorded failure, also the moment it ends (sent in full, cut,
+        or given up by the client), kept under `recording`, from which the next request for it logs its wait."""
+        wire = self._wires.get(id(response)) or _wire(response)
+        return self._play_failure(response, wire, arrived, recording) if wire.failure else self._play(response, wire, arrived)
+
+    async def _play_failure(self, response: RecordedResponse, wire: _Wire, arrived: float, recording: int) -> AsyncIterator[bytes]:
+        try:
+            async for frames in self._play(response, wire, arrived):
+                yield frames
+        finally:
+            self._failed_at[recording] = time.monotonic()
+
+    async def _play(self, response: RecordedResponse, wire: _Wire, arrived: float) -> AsyncIterator[bytes]:
         """Send each event at its time, those already due together; enact the fixture's fault (a drop, a stall) on the wire."""
         fault = response.fault or {}
-        wire = self._wires.get(id(response)) or _wire(response)
         frames, times, count = wire.frames, wire.times, len(wire.frames)
         drop_after, stall_after = fault.get("drop_after"), fault.get("stall_after")
         # A batch never runs past a fault: the events before it go out, then the fault happens.
