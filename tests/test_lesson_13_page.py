@@ -8,7 +8,6 @@ browser per row); the reference route replays the lesson's recordings on loopbac
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -118,12 +117,16 @@ def test_a_typical_wrong_script_fails_with_the_hint_for_its_mistake(script: Any,
     assert phrase in failed[case], failed[case]
 
 
-def test_the_right_script_passes_every_case_with_one_browser_in_a_few_seconds() -> None:
-    started = time.perf_counter()
+def test_the_right_script_passes_every_case_with_one_browser(monkeypatch: pytest.MonkeyPatch) -> None:
+    # One Chromium serves every case (each in a fresh context): a harness that launched one per case would take
+    # seconds more. Counted, not timed: a time bound here failed under a loaded CI (12.05 s against 12 s).
+    launched: list[object] = []
+    launch = page.PageHarness._launch
+    monkeypatch.setattr(page.PageHarness, "_launch", lambda harness: (launched.append(harness), launch(harness))[1])
     result = evaluate("13.2", lambda: RIGHT)
     assert result.status == "passed", str(result)
     assert [case.name for case in result.cases] == [GET, POST, HOSTILE, FAILING]
-    assert time.perf_counter() - started < 12
+    assert len(launched) == 1
 
 
 def test_an_untouched_script_is_not_done_and_a_non_string_says_so() -> None:
