@@ -39,8 +39,9 @@ def recorded_text(events: list[RecordedEvent]) -> str:
     return "".join((c["choices"][0]["delta"].get("content") or "") for c in chunks if c["choices"])
 
 
-def read_text(server: ReplayServer, **client_options) -> tuple[str, BaseException | None]:
-    client = openai_client(server=server, **client_options)
+def read_text(server: ReplayServer, client: openai.OpenAI | None = None, **client_options) -> tuple[str, BaseException | None]:
+    """The text streamed for the fixture's request and the error that ended it, if any; `client` reused when given."""
+    client = client or openai_client(server=server, **client_options)
     text, error = "", None
     try:
         for chunk in client.chat.completions.create(**REQUEST.body):
@@ -95,6 +96,14 @@ def test_a_stall_longer_than_the_timeout_times_out(tmp_path: Path) -> None:
     assert text  # what arrived before the stall is kept
 
 
+def play_log(log: Path, key: str, count: int) -> list[dict]:
+    """The play log's lines that hold `key`, once `count` of them are there (a streamed answer's ending is logged after the client has it)."""
+    deadline = time.monotonic() + 5
+    while len(found := [line for line in map(json.loads, log.read_text().splitlines()) if key in line]) < count and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return found
+
+
 def test_the_play_log_counts_a_stall_as_long_as_it_lasted_not_as_the_fixture_says(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # labs.bench takes the stalls out of the notebook suite's time: a stall the client gave up on after 0.5 s cost
     # the suite 0.5 s, not the fixture's 3 s; one the client waited through cost its full 1 s.
@@ -103,21 +112,11 @@ def test_the_play_log_counts_a_stall_as_long_as_it_lasted_not_as_the_fixture_say
     with serve(tmp_path, streamed(fault={"stall_after": 3, "stall_seconds": 3}), streamed(fault={"stall_after": 3, "stall_seconds": 1})) as server:
         assert isinstance(read_text(server, max_retries=0, timeout=0.5)[1], (httpx2.ReadTimeout, openai.APITimeoutError))
         assert read_text(server, max_retries=0, timeout=5)[1] is None
-        deadline = time.monotonic() + 5
-        while len(stalls := [line for line in map(json.loads, log.read_text().splitlines()) if "stall_s" in line]) < 2 and time.monotonic() < deadline:
-            time.sleep(0.05)
-    answers = [line for line in map(json.loads, log.read_text().splitlines()) if "recorded_s" in line]
+        stalls = play_log(log, "stall_s", 2)
+    answers = play_log(log, "recorded_s", 2)
     assert len(answers) == 2 and all("stall_s" not in line for line in answers)
     given_up, waited = sorted(stalls, key=lambda line: line["at"])
     assert 0.4 < given_up["stall_s"] < 1.5 and 0.9 < waited["stall_s"] < 1.5, stalls
-
-
-def play_log(log: Path, key: str, count: int) -> list[dict]:
-    """The play log's lines that hold `key`, once `count` of them are there (a streamed answer's ending is logged after the client has it)."""
-    deadline = time.monotonic() + 5
-    while len(found := [line for line in map(json.loads, log.read_text().splitlines()) if key in line]) < count and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return found
 
 
 def test_the_play_log_counts_the_clients_wait_between_a_failure_and_its_retry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -137,21 +136,12 @@ def test_the_play_log_counts_the_clients_wait_between_a_failure_and_its_retry(tm
     broken = [*events[:4], RecordedEvent(t=events[3].t, raw='data: {"id": "chatcmpl-broken", "choices": [\n\n'), *events[4:]]
     pauses = (0.3, 0.6)
     with serve(tmp_path, streamed(fault={"drop_after": 3}), streamed(events=broken), streamed(), streamed()) as server:
-        client = openai_client(server=server, max_retries=0)
-
-        def ask() -> BaseException | None:
-            try:
-                for _ in client.chat.completions.create(**REQUEST.body):
-                    pass
-            except Exception as error:  # the failures the fixture plays
-                return error
-            return None
-
+        client = openai_client(server=server, max_retries=0)  # one client, so the wait holds no client's construction
         for pause in pauses:  # the lesson's own retries: a drop, then a malformed line, each followed by a backoff
-            assert ask() is not None
+            assert read_text(server, client)[1] is not None
             time.sleep(pause)
-        assert ask() is None
-        assert ask() is None  # after a success, asking again is no retry: no wait logged (a line is logged on arrival)
+        assert read_text(server, client)[1] is None
+        assert read_text(server, client)[1] is None  # after a success, asking again is no retry: no wait logged (a line is logged on arrival)
     waits = [line["retry_wait_s"] for line in play_log(log, "retry_wait_s", 2)]
     assert len(waits) == 2 and all(pause <= wait < pause + 0.4 for pause, wait in zip(pauses, waits)), waits  # the pause, and the client's little work
     assert len(play_log(log, "recorded_s", 4)) == 4
