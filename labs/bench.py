@@ -416,6 +416,7 @@ def p5_live_display(tokens: int = 5000, repeats: int = 3, pace: float = 50.0) ->
     import nbformat
     from nbclient import NotebookClient
 
+    from .lessons.refresh import stream_text
     from .replay.standins import tokens as split
 
     answer = load_cassette(FIXTURES_DIR / f"{TEMPLATE_FIXTURE}.yaml")
@@ -434,7 +435,7 @@ def p5_live_display(tokens: int = 5000, repeats: int = 3, pace: float = 50.0) ->
             client.execute_cell(cell, index)
             if cell.source in kinds:
                 timings[kinds[cell.source]].append(time.perf_counter() - started)
-    redraws, sent = (int(n) for n in nb.cells[-1].outputs[0]["text"].split())
+    redraws, sent = (int(n) for n in stream_text(nb.cells[-1]).split())
     print_s, display_s, burst_s = (statistics.median(timings[kind]) for kind in ("print", "display", "burst"))
     return {
         **spread("ratio", [display / printed for display, printed in zip(timings["display"], timings["print"])]),

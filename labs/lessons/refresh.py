@@ -79,6 +79,12 @@ def run_notebook(
     return notebook
 
 
+def stream_text(cell: NotebookNode, name: str = "stdout") -> str:
+    """All that `cell` wrote to `name`: the kernel flushes a stream on a timer, so one print can reach the notebook
+    as several outputs (under load, ``print(a, b)`` as ``"a"`` and ``" b\\n"``)."""
+    return "".join(output.text for output in cell.outputs if output.output_type == "stream" and output.name == name)
+
+
 def _coalesce(notebook: NotebookNode) -> None:
     for cell in notebook.cells:
         if cell.cell_type != "code":
