@@ -91,7 +91,9 @@ def test_a_five_megabyte_miss_answers_quickly_and_never_holds_up_another_stream(
     assert "Closest recording" in miss.json()["error"]["message"] and len(miss.content) < 4_000
     assert miss_seconds < 5, f"the 5 MB miss took {miss_seconds:.1f} s"
     assert missed_during_stream, "the miss was answered after the other stream ended: nothing overlapped"
-    lateness = max(arrived - GAP * (i + 1) for i, arrived in enumerate(arrivals))
+    # Late against the first event's schedule: the miss is sent after it, so a slow start (a busy machine once
+    # took 1.05 s to the first event) is not the miss's doing, and the server plays events already due at once.
+    lateness = max(arrived - arrivals[0] - GAP * i for i, arrived in enumerate(arrivals))
     assert len(arrivals) == EVENTS + 1 and lateness < 1.0, f"the other client's events came up to {lateness:.2f} s late"
 
 
